@@ -1,0 +1,107 @@
+"""Building blocks for the kinds' input models (pydantic).
+
+Every kind's `given` is a `KindInput`: unknown fields are rejected (the pipeline adds a
+"did you mean"). Helpers here parse the spellings SPEC §4 allows: shapes written as
+`3x32x32`, `3×32×32`, `3,32,32` or lists, `a..b` ranges, unknowns `?` and plain symbols.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+UNKNOWN = "?"
+_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
+_SHAPE_SPLIT = re.compile(r"\s*[x×,*]\s*")
+_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+
+
+class KindInput(BaseModel):
+    """Base of every kind's `given` model."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def is_unknown(value: Any) -> bool:
+    return value == UNKNOWN
+
+
+def is_symbol(value: Any) -> bool:
+    """A plain symbol name (never a sympy built-in: `S`, `N`, `E`, `I` are just letters)."""
+    return isinstance(value, str) and bool(_SYMBOL.match(value)) and value != UNKNOWN
+
+
+def int_or_unknown(value: Any, *, name: str = "value", minimum: int | None = None) -> int | str:
+    """An integer, `?`, or a symbol name; anything else is a ValueError pydantic reports."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, '?' or a symbol, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int_or_unknown(int(text), name=name, minimum=minimum)
+        if text == UNKNOWN or is_symbol(text):
+            return text
+    raise ValueError(f"{name} must be an integer, '?' or a symbol name, got {value!r}")
+
+
+def parse_shape(value: Any, *, name: str = "shape", minimum: int = 1) -> list[int | str]:
+    """`"3x32x32"`, `"3×32×32"`, `"C,H,W"`, `[3, 32, 32]` or `49` -> a list of sizes."""
+    if isinstance(value, (list, tuple)):
+        parts = list(value)
+    elif isinstance(value, str):
+        parts = _SHAPE_SPLIT.split(value.strip())
+        if any(p == "" for p in parts):
+            raise ValueError(f"{name} {value!r} has an empty size (write e.g. 3x32x32)")
+    else:
+        parts = [value]
+    if not parts:
+        raise ValueError(f"{name} is empty")
+    return [int_or_unknown(p, name=f"{name} size", minimum=minimum) for p in parts]
+
+
+def parse_int_list(value: Any, *, name: str = "value") -> list[int]:
+    """An integer, a list of integers, or an inclusive range `a..b`."""
+    if isinstance(value, str):
+        match = _RANGE.match(value)
+        if not match:
+            raise ValueError(f"{name} must be an integer, a list or a range a..b, got {value!r}")
+        start, stop = int(match.group(1)), int(match.group(2))
+        if stop < start:
+            raise ValueError(f"{name} range {value!r} is empty")
+        if stop - start > 100_000:
+            raise ValueError(f"{name} range {value!r} is too long")
+        return list(range(start, stop + 1))
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be integers, not a boolean")
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise ValueError(f"{name} must be integers, got {item!r}")
+            out.append(item)
+        return out
+    raise ValueError(f"{name} must be an integer, a list or a range a..b, got {value!r}")
+
+
+def matrix_shape(value: Any, *, name: str = "matrix") -> tuple[int, ...]:
+    """Shape of a rectangular nested list of numbers; ValueError when ragged or non-numeric."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must hold numbers, not booleans")
+    if isinstance(value, (int, float)):
+        return ()
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{name} must be a number or a non-empty (nested) list of numbers")
+    shapes = {matrix_shape(v, name=name) for v in value}
+    if len(shapes) != 1:
+        raise ValueError(f"{name} is ragged: its rows have different lengths")
+    return (len(value),) + shapes.pop()

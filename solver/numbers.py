@@ -1,0 +1,61 @@
+"""Rounding and number formatting shared by renderers, `check` and hand-rounding.
+
+Rounding is half away from zero, as people round by hand (2.675 -> 2.68), applied to the
+shortest decimal representation of the number rather than to its binary expansion.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+
+def _as_decimal(x) -> Decimal:
+    if isinstance(x, Fraction):
+        return Decimal(x.numerator) / Decimal(x.denominator)
+    return Decimal(repr(float(x))) if not isinstance(x, int) else Decimal(x)
+
+
+def round_half_away(x, decimals: int):
+    """Round a real number to `decimals` places, half away from zero; ints stay ints."""
+    if isinstance(x, bool) or isinstance(x, int):
+        return x
+    value = float(x)
+    if value != value or value in (float("inf"), float("-inf")):
+        return value
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(_as_decimal(x).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def is_integral(x) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return True
+    if isinstance(x, Fraction):
+        return x.denominator == 1
+    try:
+        return float(x).is_integer()
+    except (TypeError, ValueError):
+        return False
+
+
+def format_number(x, decimals: int) -> str:
+    """A number for display: integers plainly, reals rounded to `decimals` places with
+    trailing zeros dropped (0.5503, 1.66, 3); -0 is shown as 0."""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    value = float(x)
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "∞" if value > 0 else "-∞"
+    rounded = round_half_away(x, decimals)
+    text = f"{rounded:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text

@@ -1,0 +1,269 @@
+"""From a problem mapping to a result: envelope -> kind input -> solve -> Solution.
+
+Each problem is validated and solved on its own, so one bad problem never stops the others
+(SPEC §6). Every failure becomes an error entry with file, line, problem id and field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .context import Context
+from .errors import EXIT_OK, BadInput, DlsolveError, InternalError, did_you_mean
+from .spec import PROBLEM_KEYS, LineMap, ProblemSet, load_problem_set, read_text
+
+DEFAULT_DECIMALS = 4
+
+
+@dataclass
+class ProblemResult:
+    id: str
+    kind: str | None
+    file: str
+    title: str | None = None
+    notes: str | None = None
+    given: dict = field(default_factory=dict)
+    find: list[str] = field(default_factory=list)
+    decimals: int = DEFAULT_DECIMALS
+    round_intermediate: bool = False
+    claimed: dict | None = None
+    line: int | None = None
+    solution: Any = None  # steps.Solution
+    error: DlsolveError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error else EXIT_OK
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """The answers to report: all of them, or those named in `find`."""
+        if self.solution is None:
+            return {}
+        answers = self.solution.answers
+        if not self.find:
+            return dict(answers)
+        wanted = {name: answers[name] for name in self.find if name in answers}
+        return wanted or dict(answers)
+
+
+@dataclass
+class FileResult:
+    file: str
+    title: str | None = None
+    problems: list[ProblemResult] = field(default_factory=list)
+    error: DlsolveError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        codes = [p.exit_code for p in self.problems]
+        if self.error:
+            codes.append(self.error.exit_code)
+        return max(codes, default=EXIT_OK)
+
+
+def _pydantic_error(exc, lines: LineMap, prefix: tuple, model=None) -> BadInput:
+    """The first pydantic error as a BadInput naming the field and its line."""
+    # An unknown field explains a "missing" one (a typo), so report it first.
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))
+    field_name = ".".join(str(part) for part in loc) or None
+    message = first.get("msg", "invalid value")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if first.get("type") == "extra_forbidden" and loc:
+        known = list(getattr(model, "model_fields", {}) or [])
+        message = f"unknown field {str(loc[-1])!r}{did_you_mean(str(loc[-1]), known)}"
+        if known and len(loc) == 1:
+            message += f"; {_known_fields_hint(known)}"
+    elif first.get("type") == "missing":
+        message = "required field is missing"
+    elif "input" in first and first.get("type") not in ("missing",):
+        shown = repr(first["input"])
+        if len(shown) <= 60 and shown not in message:
+            message = f"{message} (got {shown})"
+    return BadInput(message, field=field_name, line=lines.line(prefix + loc))
+
+
+def _known_fields_hint(known: list[str]) -> str:
+    return "fields: " + ", ".join(known)
+
+
+def _envelope(raw: Any, index: int, problem_set: ProblemSet) -> dict:
+    """Check the problem's own keys (SPEC §4) and apply the file's defaults."""
+    lines, prefix = problem_set.lines, ("problems", index)
+    if not isinstance(raw, dict):
+        raise BadInput("each problem must be a mapping with `id`, `kind` and `given`",
+                       line=lines.line(prefix))
+    for key in raw:
+        if key not in PROBLEM_KEYS:
+            raise BadInput(f"unknown problem key {key!r}{did_you_mean(str(key), PROBLEM_KEYS)}",
+                           field=str(key), line=lines.line(prefix + (key,)))
+    problem = dict(raw)
+    for key, value in problem_set.defaults.items():
+        if key == "given" and isinstance(value, dict):
+            problem["given"] = {**value, **(problem.get("given") or {})}
+        else:
+            problem.setdefault(key, value)
+    if "id" not in problem or problem["id"] in (None, ""):
+        raise BadInput("every problem needs an `id`", field="id", line=lines.line(prefix))
+    if not isinstance(problem["id"], (str, int)) or isinstance(problem["id"], bool):
+        raise BadInput("`id` must be text", field="id", line=lines.line(prefix + ("id",)))
+    problem["id"] = str(problem["id"])
+    if "kind" not in problem:
+        raise BadInput("every problem needs a `kind` (see `dlsolve kinds`)", field="kind",
+                       line=lines.line(prefix))
+    given = problem.get("given", {})
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise BadInput("`given` must be a mapping of the kind's fields", field="given",
+                       line=lines.line(prefix + ("given",)))
+    problem["given"] = given
+    find = problem.get("find") or []
+    if isinstance(find, str):
+        find = [find]
+    if not isinstance(find, list) or not all(isinstance(f, str) for f in find):
+        raise BadInput("`find` must be an answer name or a list of them", field="find",
+                       line=lines.line(prefix + ("find",)))
+    problem["find"] = find
+    decimals = problem.get("decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= 15):
+        raise BadInput("`decimals` must be a whole number from 0 to 15", field="decimals",
+                       line=lines.line(prefix + ("decimals",)))
+    if not isinstance(problem.get("round_intermediate", False), bool):
+        raise BadInput("`round_intermediate` must be true or false", field="round_intermediate",
+                       line=lines.line(prefix + ("round_intermediate",)))
+    for key in ("answer", "vary"):
+        if problem.get(key) is not None and not isinstance(problem[key], dict):
+            raise BadInput(f"`{key}` must be a mapping", field=key, line=lines.line(prefix + (key,)))
+    for key in ("title", "notes"):
+        if problem.get(key) is not None and not isinstance(problem[key], (str, int, float)):
+            raise BadInput(f"`{key}` must be text", field=key, line=lines.line(prefix + (key,)))
+    return problem
+
+
+def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
+                  decimals: int | None, base_dir: Path | None = None) -> ProblemResult:
+    """Validate the kind's inputs and solve; every failure is kept as the result's error."""
+    from .registry import get_kind
+
+    result = ProblemResult(
+        id=problem["id"], kind=str(problem["kind"]), file=file,
+        title=None if problem.get("title") is None else str(problem["title"]),
+        notes=None if problem.get("notes") is None else str(problem["notes"]),
+        given=problem["given"], find=problem["find"],
+        decimals=problem.get("decimals") if problem.get("decimals") is not None
+        else (decimals if decimals is not None else DEFAULT_DECIMALS),
+        round_intermediate=bool(problem.get("round_intermediate", False)),
+        claimed=problem.get("answer"), line=lines.line(prefix),
+    )
+    where = dict(file=file, problem_id=result.id)
+    try:
+        try:
+            kind = get_kind(result.kind)
+        except BadInput as exc:
+            raise exc.located(line=lines.line(prefix + ("kind",)))
+        given_model = _validate_given(kind, result.given, lines, prefix + ("given",))
+        ctx = Context(decimals=result.decimals, round_intermediate=result.round_intermediate,
+                      find=result.find, base_dir=base_dir)
+        try:
+            result.solution = kind.solve(given_model, ctx)
+        except BadInput as exc:
+            if exc.line is None and exc.field:
+                exc.line = lines.line(prefix + ("given",) + tuple(exc.field.split(".")))
+            raise exc.located(line=lines.line(prefix + ("given",)))
+        unknown = [name for name in result.find if name not in result.solution.answers]
+        if unknown and result.solution.answers:
+            names = list(result.solution.answers)
+            raise BadInput(f"`find` names unknown answer {unknown[0]!r}"
+                           f"{did_you_mean(unknown[0], names)}; answers: {', '.join(names[:12])}",
+                           field="find", line=lines.line(prefix + ("find",)))
+    except DlsolveError as exc:
+        result.error = exc.located(**where)
+        result.solution = None
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        result.error = BadInput(f"the problem is too large to solve ({type(exc).__name__})",
+                                line=result.line, **where)
+        result.solution = None
+    except Exception as exc:  # a bug: report it as such, exit 3, no traceback by default
+        if os.environ.get("DLSOLVE_DEBUG"):
+            raise
+        result.error = InternalError(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug in dlsolve; "
+            "please report it with the problem file (set DLSOLVE_DEBUG=1 for a traceback)",
+            line=result.line, **where)
+        result.solution = None
+    return result
+
+
+def _validate_given(kind, given: dict, lines: LineMap, prefix: tuple):
+    from pydantic import ValidationError
+
+    try:
+        return kind.input_model.model_validate(given)
+    except ValidationError as exc:
+        raise _pydantic_error(exc, lines, prefix, kind.input_model) from None
+
+
+def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
+                      decimals: int | None = None) -> FileResult:
+    result = FileResult(problem_set.file, problem_set.title)
+    seen: set[str] = set()
+    file_decimals = problem_set.defaults.get("decimals", decimals)
+    for index, raw in enumerate(problem_set.problems):
+        prefix = ("problems", index)
+        try:
+            problem = _envelope(raw, index, problem_set)
+        except BadInput as exc:
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            if only and str(raw_id) not in only:
+                continue
+            exc.located(file=problem_set.file, problem_id=str(raw_id) if raw_id is not None else f"#{index + 1}")
+            result.problems.append(ProblemResult(id=str(raw_id) if raw_id is not None else f"#{index + 1}",
+                                                 kind=raw.get("kind") if isinstance(raw, dict) else None,
+                                                 file=problem_set.file, error=exc,
+                                                 line=problem_set.lines.line(prefix)))
+            continue
+        if only and problem["id"] not in only:
+            continue
+        if problem["id"] in seen:
+            error = BadInput(f"duplicate problem id {problem['id']!r}", field="id", file=problem_set.file,
+                             line=problem_set.lines.line(prefix + ("id",)), problem_id=problem["id"])
+            result.problems.append(ProblemResult(id=problem["id"], kind=str(problem["kind"]),
+                                                 file=problem_set.file, error=error))
+            continue
+        seen.add(problem["id"])
+        result.problems.append(solve_problem(problem, file=problem_set.file, lines=problem_set.lines,
+                                             prefix=prefix, decimals=file_decimals,
+                                             base_dir=problem_set.base_dir))
+    return result
+
+
+def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None) -> FileResult:
+    """Read and solve one problem file; a file-level error becomes the result's error."""
+    try:
+        text = read_text(path)
+        problem_set = load_problem_set(text, str(path), base_dir=path.parent)
+    except BadInput as exc:
+        return FileResult(str(path), error=exc.located(file=str(path)))
+    return solve_problem_set(problem_set, only=only, decimals=decimals)
+
+
+def collect_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expand to every *.yaml / *.yml below them, sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                raise BadInput("no *.yaml or *.yml files in this folder", file=str(path))
+            files.extend(found)
+        else:
+            files.append(path)
+    return files

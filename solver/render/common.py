@@ -1,0 +1,37 @@
+"""What every renderer shares: a formula step written as `lhs = symbolic = numbers = value`."""
+
+from __future__ import annotations
+
+from ..formula import Num, Sym, to_latex, to_text
+from . import values
+
+
+def _value_formatter(latex: bool):
+    def format_value(value, decimals, as_latex):
+        return values.latex(value, decimals) if as_latex else values.text(value, decimals)
+    return format_value
+
+
+def formula_chain(formula, decimals: int, latex: bool) -> list[str]:
+    """The parts of `lhs = expr = expr(numbers) = value`, without repeats."""
+    write = to_latex if latex else to_text
+    fmt = _value_formatter(latex)
+    lhs = write(formula.lhs)
+    symbolic = write(formula.expr)
+    parts = [lhs, symbolic]
+    if formula.substitute and formula.bindings and not isinstance(formula.expr, (Num, Sym)):
+        substituted = write(formula.expr, formula.bindings, decimals, fmt)
+        if substituted != symbolic:
+            parts.append(substituted)
+    result = values.latex(formula.value, decimals) if latex else values.text(formula.value, decimals)
+    if result != parts[-1]:
+        parts.append(result)
+    return parts
+
+
+def is_matrix(value) -> bool:
+    return values.depth(values.to_plain(value)) >= 2
+
+
+def given_items(given: dict) -> list[tuple[str, object]]:
+    return list(given.items())

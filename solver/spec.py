@@ -1,0 +1,153 @@
+"""Problem files: safe YAML loading with line numbers, and the problem envelope (SPEC §4).
+
+YAML is read with PyYAML's SafeLoader only (a tag that would build a Python object is bad
+input), and every mapping key and list item keeps the line it was written on, so a validation
+error deep inside `given` can name its line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput, did_you_mean
+
+MAX_FILE_BYTES = 2_000_000
+MAX_YAML_NODES = 200_000  # guards against alias bombs ("billion laughs")
+
+PROBLEM_KEYS = ("id", "kind", "title", "notes", "given", "find", "decimals",
+                "round_intermediate", "answer", "vary")
+FILE_KEYS = ("title", "defaults", "problems")
+
+
+class LineMap:
+    """Line numbers of the keys and items of a YAML document, by path."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple, int] = {}
+
+    def record(self, path: tuple, line: int) -> None:
+        self._lines.setdefault(path, line)
+
+    def line(self, path: tuple) -> int | None:
+        """The line of `path`, or of its nearest recorded ancestor."""
+        path = tuple(path)
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return self._lines.get((), None)
+
+
+def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int]) -> None:
+    import yaml
+
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise BadInput(f"the file is too large or too deeply aliased (over {MAX_YAML_NODES} YAML nodes)")
+    if id(node) in seen:  # an alias: its lines were recorded where it was defined
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(id(key_node))
+            lines.record(path + (key,), key_node.start_mark.line + 1)
+            _walk(value_node, path + (key,), lines, budget, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.record(path + (index,), item.start_mark.line + 1)
+            _walk(item, path + (index,), lines, budget, seen)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
+    """Safe-load one YAML document and map its paths to lines; errors are BadInput."""
+    import yaml
+
+    lines = LineMap()
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, lines
+        lines.record((), node.start_mark.line + 1)
+        _walk(node, (), lines, [MAX_YAML_NODES], set())
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "could not determine a constructor" in problem:
+            problem = ("a YAML tag that would build a Python object is not allowed "
+                       "(problem files are untrusted and loaded with a safe loader)")
+        raise BadInput(f"YAML syntax error: {problem}", file=file,
+                       line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"YAML error: {exc}", file=file) from None
+    except RecursionError:
+        raise BadInput("the YAML document is nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def read_text(path: Path) -> str:
+    """A problem file's text; size, encoding and access problems are BadInput."""
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("no such file", file=file) from None
+    except IsADirectoryError:
+        raise BadInput("is a folder, not a file", file=file) from None
+    except OSError as exc:
+        raise BadInput(f"cannot read the file: {exc.strerror}", file=file) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadInput(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB", file=file)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise BadInput(f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                       file=file, line=line) from None
+
+
+@dataclass
+class ProblemSet:
+    """A problem file as read: its problems still raw mappings, validated one at a time."""
+
+    file: str
+    title: str | None = None
+    defaults: dict = field(default_factory=dict)
+    problems: list[dict] = field(default_factory=list)
+    lines: LineMap = field(default_factory=LineMap)
+    base_dir: Path | None = None
+
+
+def load_problem_set(text: str, file: str, base_dir: Path | None = None) -> ProblemSet:
+    """Read the file-level structure; problem-level errors are left for the pipeline."""
+    data, lines = parse_yaml(text, file)
+    if data is None:
+        raise BadInput("the file is empty; it needs a `problems:` list", file=file, line=1)
+    if not isinstance(data, dict):
+        raise BadInput("the top level must be a mapping with a `problems:` list",
+                       file=file, line=lines.line(()))
+    for key in data:
+        if key not in FILE_KEYS:
+            raise BadInput(f"unknown top-level key {key!r}{did_you_mean(str(key), FILE_KEYS)}",
+                           file=file, line=lines.line((key,)), field=str(key))
+    problems = data.get("problems")
+    if not isinstance(problems, list) or not problems:
+        raise BadInput("`problems:` must be a non-empty list", file=file,
+                       line=lines.line(("problems",)), field="problems")
+    title = data.get("title")
+    if title is not None and not isinstance(title, (str, int, float)):
+        raise BadInput("`title` must be text", file=file, line=lines.line(("title",)), field="title")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise BadInput("`defaults` must be a mapping", file=file,
+                       line=lines.line(("defaults",)), field="defaults")
+    for key in defaults:
+        if key not in PROBLEM_KEYS or key in ("id", "answer", "vary"):
+            raise BadInput(f"`defaults` cannot set {key!r}{did_you_mean(str(key), PROBLEM_KEYS)}",
+                           file=file, line=lines.line(("defaults", key)), field=f"defaults.{key}")
+    return ProblemSet(file, None if title is None else str(title), defaults, problems, lines, base_dir)

@@ -1,0 +1,152 @@
+"""The command line as a user meets it: SPEC §3 examples, formats, -o, check, kinds, new."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from helpers import REPO, SHARED
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "solver.cli", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_spec_conv_shape_examples_work_as_written():
+    first = run("conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2", "--format", "json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["problems"][0]["answers"]["output"] == [4, 5]
+    second = run("conv-shape", "--input", "49", "--output", "25", "--kernel", "3", "--stride", "2",
+                 "--find", "padding", "--format", "json")
+    assert json.loads(second.stdout)["problems"][0]["answers"]["padding"] == 1
+    third = run("conv-shape", "--input", "C,H,W", "--kernel", "K", "--padding", "P", "--stride", "S",
+                "--dilation", "D", "--filters", "F")
+    assert third.returncode == 0
+    assert "floor((H + 2*P - D*(K - 1) - 1)/S) + 1" in third.stdout.replace("\n", "")
+
+
+def test_numeric_command_imports_no_heavy_library():
+    code = ("import sys\nfrom solver.cli import main\n"
+            "try:\n    main(['conv-shape', '--input', '10x11', '--kernel', '3', '--stride', '2'])\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = [m for m in ('sympy', 'torch', 'matplotlib', 'numpy') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_solve_writes_markdown_key_atomically(tmp_path):
+    key = tmp_path / "key.md"
+    result = run("solve", str(REPO / "problems" / "course" / "004-final-exam.yaml"), "-o", str(key))
+    assert result.returncode == 0, result.stderr
+    text = key.read_text()
+    assert text.startswith("# ")
+    assert "| Problem | Answer |" in text
+    assert r"\left\lfloor" in text  # the formula, in LaTeX
+    assert "**kernel**" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_solve_directory_output_one_file_per_input(tmp_path):
+    out = tmp_path / "keys"
+    result = run("solve", str(REPO / "problems" / "course" / "002-cnn-rnn-theory.yaml"),
+                 str(REPO / "problems" / "course" / "004-final-exam.yaml"), "--format", "json", "-o", f"{out}/")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir() if p.is_file())
+    assert names == ["002-cnn-rnn-theory.json", "004-final-exam.json"]
+    document = json.loads((out / "004-final-exam.json").read_text())
+    assert document["dlsolve"]
+    problem = document["problems"][0]
+    assert set(problem) >= {"id", "kind", "file", "title", "answers", "answers_latex", "steps", "checks", "error"}
+
+
+def test_only_and_decimals(tmp_path):
+    result = run("solve", str(REPO / "problems" / "course" / "004-final-exam.yaml"), "--only", "3a-conv2",
+                 "--format", "json")
+    ids = [p["id"] for p in json.loads(result.stdout)["problems"]]
+    assert ids == ["3a-conv2"]
+    missing = run("solve", str(REPO / "problems" / "course" / "004-final-exam.yaml"), "--only", "nope")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_check_reports_matches_and_mismatches(tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("""
+problems:
+  - id: right
+    kind: conv-shape
+    given: {input: 49, output: 25, kernel: 3, stride: 2, padding: "?"}
+    answer: {padding: 1, output: [25]}
+  - id: wrong
+    kind: conv-shape
+    given: {input: 10x11, kernel: 3, stride: 2}
+    answer: {output: [4, 4]}
+""")
+    result = run("check", str(claims), "--format", "json")
+    assert result.returncode == 1
+    problems = {p["id"]: p for p in json.loads(result.stdout)["problems"]}
+    assert problems["right"]["verdict"] == "match"
+    assert problems["wrong"]["verdict"] == "mismatch"
+    assert problems["wrong"]["mismatches"] == [{"field": "output", "index": 1, "claimed": 4, "computed": 5}]
+    text = run("check", str(claims))
+    assert "MISMATCH" in text.stdout and text.returncode == 1
+
+
+def test_check_unknown_answer_name_is_error(tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("problems:\n  - id: q\n    kind: conv-shape\n    given: {input: 10, kernel: 3}\n"
+                      "    answer: {outptu: [8]}\n")
+    result = run("check", str(claims), "--format", "json")
+    assert json.loads(result.stdout)["problems"][0]["verdict"] == "error"
+    assert result.returncode == 2
+
+
+def test_kinds_and_new():
+    listing = run("kinds")
+    assert listing.returncode == 0 and "conv-shape" in listing.stdout and "conv-design" in listing.stdout
+    one = run("kinds", "conv-shape")
+    assert "padding" in one.stdout and "output" in one.stdout
+    template = run("new", "conv-shape")
+    import yaml
+
+    document = yaml.safe_load(template.stdout)
+    assert document["problems"][0]["kind"] == "conv-shape"
+    unknown = run("new", "conv-shap")
+    assert unknown.returncode == 2 and "did you mean 'conv-shape'" in unknown.stderr
+
+
+def test_template_solves(tmp_path):
+    for kind in ("conv-shape", "conv-design", "tensor", "text"):
+        path = tmp_path / f"{kind}.yaml"
+        path.write_text(run("new", kind).stdout)
+        result = run("solve", str(path))
+        assert result.returncode == 0, (kind, result.stderr)
+
+
+def test_unknown_flag_suggests_field():
+    result = run("conv-shape", "--input", "10", "--kernal", "3")
+    assert result.returncode == 2
+    assert "did you mean 'kernel'" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_has_examples():
+    for args in (["--help"], ["solve", "--help"], ["check", "--help"], ["conv-shape", "--help"]):
+        result = run(*args)
+        assert result.returncode == 0
+        assert "Example" in result.stdout
+
+
+def test_shared_conformance_of_built_kinds(tmp_path):
+    shapes = SHARED / "conformance" / "shapes.yaml"
+    if not shapes.exists():
+        import pytest
+
+        pytest.skip("../shared/conformance is not beside the repository")
+    result = run("solve", str(shapes), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    answers = {p["id"]: p["answers"] for p in json.loads(result.stdout)["problems"]}
+    assert answers["s004-3a-conv-unknowns-params-conv1"]["kernel"] == 7
+    assert answers["s004-3a-conv-unknowns-params-conv2"]["padding"] == 1
