@@ -17,13 +17,14 @@ import typer
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, BadInput, DlsolveError, did_you_mean
 
-FIXED_COMMANDS = ("solve", "check", "kinds", "new", "train", "generate", "gradcheck")
+FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", "train", "generate", "gradcheck")
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 class Format(str, Enum):
     text = "text"
     md = "md"
+    html = "html"
     json = "json"
 
 
@@ -32,12 +33,13 @@ class CheckFormat(str, Enum):
     json = "json"
 
 
-_SUFFIX = {"text": ".txt", "md": ".md", "json": ".json"}
-_FORMAT_OF_SUFFIX = {".md": "md", ".markdown": "md", ".json": "json", ".txt": "text"}
+_SUFFIX = {"text": ".txt", "md": ".md", "html": ".html", "json": ".json"}
+_FORMAT_OF_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json",
+                     ".txt": "text"}
 
 OUT_OPTION = typer.Option(None, "-o", "--out-file", metavar="FILE|DIR/",
                           help="Write to FILE (one document) or DIR/ (one file per input).")
-FORMAT_HELP = "text (terminal), md (Markdown answer key) or json."
+FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contained page) or json."
 
 
 def _console(file=None, width: int | None = None):
@@ -65,6 +67,10 @@ def _render(file_results, fmt: str, figure_dir: Path | None = None, figure_prefi
         from .render.markdown import render_markdown
 
         return render_markdown(file_results, figure_dir, figure_prefix)
+    if fmt == "html":  # figures are embedded, so none are written beside the page
+        from .render.html import render_html
+
+        return render_html(file_results)
     import io
 
     from .render.terminal import render_terminal
@@ -93,7 +99,7 @@ def emit(file_results, fmt: str, out: Optional[str]) -> None:
             write_atomic(path, _render([file_result], fmt, target / "figures", "figures/"))
             typer.echo(f"wrote {path}", err=True)
         return
-    figures = target.parent / f"{target.stem}_files"
+    figures = target.parent / f"{target.stem}_files"  # only Markdown writes figures here
     write_atomic(target, _render(file_results, fmt, figures, f"{figures.name}/"))
     typer.echo(f"wrote {target}", err=True)
 
@@ -205,6 +211,23 @@ def build_app(command: Optional[str]) -> typer.Typer:
         from .render.kinds import template
 
         sys.stdout.write(template(get_kind(kind)))
+
+    @app.command()
+    def vary(
+        path: Path = typer.Argument(..., help="A problem file whose problems have `vary:` blocks."),
+        count: int = typer.Option(..., "--count", "-n", min=1, max=1000, help="How many variants."),
+        seed: int = typer.Option(..., "--seed", "-s", help="Same seed, same variants."),
+        out: str = typer.Option(..., "-o", "--out-dir", metavar="DIR/", help="Folder for the variants and keys."),
+    ) -> None:
+        """Randomized variants of a problem set, each with its Markdown answer key.
+
+        Example: dlsolve vary problems/examples/conv-shape-variants.yaml --count 5 --seed 1 -o variants/
+        """
+        from .render.vary import render_vary_report
+        from .vary import make_variants
+
+        reports = make_variants(path, count, seed, Path(out))
+        render_vary_report(_console(), reports, Path(out))
 
     _add_kind_commands(app, command)
     try:
