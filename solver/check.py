@@ -10,6 +10,7 @@ problem does not produce is an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from .errors import did_you_mean
@@ -46,7 +47,7 @@ def _flatten(value) -> list:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
 
 
 def numbers_match(claimed, computed, decimals: int) -> bool:

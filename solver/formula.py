@@ -22,6 +22,7 @@ from .numbers import format_number
 
 # Precedence levels used to decide where parentheses are needed.
 _ADD, _MUL, _NEG, _POW, _ATOM = 1, 2, 3, 4, 5
+_HADAMARD = 1.5  # binds looser than a matrix product: (a ⊙ b)W needs its brackets
 
 _GREEK = {
     "alpha": ("α", r"\alpha"), "beta": ("β", r"\beta"), "gamma": ("γ", r"\gamma"),
@@ -294,7 +295,7 @@ class _Writer:
             return (inner + r"^{\top}") if self.latex else inner + "ᵀ", _ATOM
         if op == "⊙":
             joiner = r" \odot " if self.latex else " ⊙ "
-            return self._wrap(args[0], _MUL) + joiner + self._wrap(args[1], _MUL + 1), _MUL
+            return self._wrap(args[0], _HADAMARD) + joiner + self._wrap(args[1], _MUL), _HADAMARD
         if op == "sum":
             return (r"\sum " if self.latex else "Σ ") + self._wrap(args[0], _MUL + 1), _MUL
         if op.startswith("call:"):

@@ -6,7 +6,7 @@ shortest decimal representation of the number rather than to its binary expansio
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
 
@@ -24,7 +24,10 @@ def round_half_away(x, decimals: int):
     if value != value or value in (float("inf"), float("-inf")):
         return value
     quantum = Decimal(1).scaleb(-decimals)
-    return float(_as_decimal(x).quantize(quantum, rounding=ROUND_HALF_UP))
+    try:
+        return float(_as_decimal(x).quantize(quantum, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # more digits than Decimal's precision: the decimals cannot matter
+        return value
 
 
 def is_integral(x) -> bool:

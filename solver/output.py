@@ -7,6 +7,18 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """mkstemp makes owner-only files; give the result the usual permissions, then rename."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -14,7 +26,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -31,7 +43,7 @@ def draw_atomic(path: Path, draw) -> None:
     os.close(fd)
     try:
         draw(Path(tmp))
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -34,6 +34,8 @@ def _functions():
         return 1 / (1 + sympy.exp(-x))
 
     def relu(x):
+        if not x.is_commutative:  # Max needs comparable arguments; (x + |x|)/2 is the same function
+            return (x + sympy.Abs(x)) / 2
         return sympy.Max(0, x)
 
     def phi(x):  # the standard normal CDF, for the exact GELU x·Φ(x)
@@ -70,7 +72,8 @@ def _normalise(text: str) -> str:
 
 
 class _Converter:
-    def __init__(self, text: str, variables: set[str] | None, field: str | None):
+    def __init__(self, text: str, variables: set[str] | None, field: str | None,
+                 noncommutative: frozenset[str] = frozenset()):
         import sympy
 
         self.sympy = sympy
@@ -78,6 +81,7 @@ class _Converter:
         self.variables = variables
         self.field = field
         self.functions = _functions()
+        self.noncommutative = noncommutative
 
     def fail(self, message: str) -> BadInput:
         return BadInput(f"{message} in expression {self.text!r}", field=self.field)
@@ -143,6 +147,8 @@ class _Converter:
             known = sorted(self.variables)
             raise self.fail(f"unknown symbol {name!r}{did_you_mean(name, known)}"
                             + (f"; allowed: {', '.join(known)}" if known else ""))
+        if name in self.noncommutative:
+            return self.sympy.Symbol(name, commutative=False)
         return make_symbol(name)
 
     def power(self, base, exponent):
@@ -174,10 +180,13 @@ class _Converter:
         return function(*args)
 
 
-def parse_expression(text, variables: Iterable[str] | None = None, *, field: str | None = None):
+def parse_expression(text, variables: Iterable[str] | None = None, *, field: str | None = None,
+                     noncommutative: Iterable[str] = ()):
     """Parse a user's expression into sympy; BadInput naming `field` if it is not allowed.
 
-    `variables`, when given, is the complete list of symbols the expression may use."""
+    `variables`, when given, is the complete list of symbols the expression may use.
+    `noncommutative` names become non-commuting symbols, so that a product keeps the order it
+    was written in (a matrix times a vector)."""
     import sympy
 
     if isinstance(text, bool):
@@ -197,7 +206,8 @@ def parse_expression(text, variables: Iterable[str] | None = None, *, field: str
         raise BadInput(f"cannot parse expression {text!r}", field=field) from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise BadInput(f"the expression has more than {MAX_NODES} parts", field=field)
-    converter = _Converter(text, None if variables is None else set(variables), field)
+    converter = _Converter(text, None if variables is None else set(variables), field,
+                           frozenset(noncommutative))
     try:
         return converter.convert(tree)
     except RecursionError:

@@ -176,7 +176,8 @@ def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
             result.solution = kind.solve(given_model, ctx)
         except BadInput as exc:
             if exc.line is None and exc.field:
-                exc.line = lines.line(prefix + ("given",) + tuple(exc.field.split(".")))
+                exc.line = lines.line(prefix + ("given",) + tuple(
+                    int(part) if part.isdigit() else part for part in exc.field.split(".")))
             raise exc.located(line=lines.line(prefix + ("given",)))
         unknown = [name for name in result.find if name not in result.solution.answers]
         if unknown and result.solution.answers:

@@ -12,6 +12,11 @@ def _indent(block: str, prefix: str = "     ") -> str:
     return "\n".join(prefix + line for line in block.splitlines())
 
 
+def _is_rows(value) -> bool:
+    """A list of table rows (dicts), such as a network's per-layer answer."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
 def _shows_value(step) -> bool:
     """A prose step states its scalar result in words; lists and matrices are shown below it."""
     return step.value is not None and step.table is None and isinstance(values.to_plain(step.value), list)
@@ -19,12 +24,14 @@ def _shows_value(step) -> bool:
 
 def _table(table, decimals: int):
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     rich_table = RichTable(title=table.title, show_edge=True, pad_edge=False, title_justify="left")
     for column in table.columns:
         rich_table.add_column(column, justify="right")
     for row in table.rows:
-        rich_table.add_row(*[values.text(c, decimals) if not isinstance(c, str) else c for c in row])
+        # Text(), not markup: a cell such as "x[i]" must show its brackets.
+        rich_table.add_row(*[Text(values.text(c, decimals) if not isinstance(c, str) else c) for c in row])
     return rich_table
 
 
@@ -87,7 +94,10 @@ def render_problem(console, result) -> None:
         detail = f" — {check.detail}" if check.detail else ""
         console.print(Text(f"  {mark} {check.description}{detail}", style=style))
     for name, value in result.answers.items():
-        if is_matrix(value):
+        if _is_rows(value):
+            console.print(Text("  Answer ", style="bold green") + Text(f"{name}: ", style="bold")
+                          + Text(f"{len(value)} rows, as in the table above"))
+        elif is_matrix(value):
             console.print(Text("  Answer ", style="bold green") + Text(f"{name} =", style="bold"))
             console.print(Text(_indent(values.grid(value, decimals)), style="bold"))
         else:

@@ -61,6 +61,8 @@ def text(value: Any, decimals: int) -> str:
     if is_sympy(value):
         return sympy_text(value)
     if isinstance(value, list):
+        if value and depth(value) == 2 and all(isinstance(row, list) and len(row) == 1 for row in value):
+            return "[" + "; ".join(text(row[0], decimals) for row in value) + "]"  # a column vector
         return "[" + ", ".join(text(v, decimals) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {text(v, decimals)}" for k, v in value.items()) + "}"

@@ -1,0 +1,100 @@
+"""Activations of a fully connected layer as formula functions, for `backprop` and `gate`.
+
+Each activation is written into the steps as a function call (`ReLU(u)`, `softmax(u)`), and
+its derivative as an expression of the layer's output h where the course writes it that way
+(σ' = h(1 − h), tanh' = 1 − h²), so under hand rounding the derivative uses the rounded h.
+The formula names carry an `mlp_` prefix so they never clash with another kind's definitions.
+NumPy is imported inside the functions: this module sits on the import path of the kinds.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..formula import Expr, Function, Num, call, define_function, hadamard
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
+ALIASES = {"logistic": "sigmoid", "identity": "linear", "none": "linear", "purelin": "linear"}
+
+
+def _relu_array(x):
+    import numpy as np
+
+    return np.maximum(np.asarray(x, dtype=float), 0.0)
+
+
+def _positive_array(x):
+    import numpy as np
+
+    return (np.asarray(x, dtype=float) > 0).astype(float)
+
+
+def _softmax_array(x):
+    """Softmax of a column (or any array), shifted by its maximum so exp never overflows."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
+def _diag_array(x):
+    import numpy as np
+
+    return np.diagflat(np.asarray(x, dtype=float))
+
+
+def _step_array(x):
+    import numpy as np
+
+    return (np.asarray(x, dtype=float) >= 0).astype(float)
+
+
+define_function("mlp_relu", Function("ReLU", r"\operatorname{ReLU}", lambda x: max(x, 0.0), _relu_array))
+# 1 where u > 0, else 0: ReLU's derivative, taken as 0 at u = 0 as PyTorch does.
+define_function("mlp_positive", Function("𝟙", r"\mathbb{1}", lambda x: 1.0 if x > 0 else 0.0,
+                                         _positive_array,
+                                         ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
+define_function("mlp_softmax", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0, _softmax_array))
+define_function("mlp_diag", Function("diag", r"\operatorname{diag}", lambda x: x, _diag_array))
+# The threshold unit of a logic-gate network: 1 when the pre-activation is ≥ 0.
+define_function("mlp_step", Function("step", r"\operatorname{step}", lambda x: 1.0 if x >= 0 else 0.0,
+                                     _step_array))
+
+
+def normalize_activation(name: str) -> str:
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    return key
+
+
+def apply_expr(activation: str, u: Expr) -> Expr:
+    """h = f(u) as a formula."""
+    if activation == "sigmoid":
+        return call("sigmoid", u)
+    if activation == "tanh":
+        return call("tanh", u)
+    if activation == "relu":
+        return call("mlp_relu", u)
+    if activation == "softmax":
+        return call("mlp_softmax", u)
+    return u
+
+
+def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:
+    """f'(u) as a formula; for softmax the Jacobian diag(h) − h hᵀ (a matrix)."""
+    if activation == "sigmoid":
+        return hadamard(h, 1 - h)
+    if activation == "tanh":
+        return 1 - h ** 2
+    if activation == "relu":
+        return call("mlp_positive", u)
+    if activation == "softmax":
+        return call("mlp_diag", h) - h @ h.T
+    return Num(1)
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))

@@ -1,0 +1,48 @@
+"""Plain NumPy forward passes of small fully connected networks, for the solvers' own checks
+(`backprop`'s finite differences, `gate`'s truth tables). Imported only inside solve()."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def activate(name: str, u: np.ndarray) -> np.ndarray:
+    if name == "sigmoid":
+        return 0.5 * (1 + np.tanh(0.5 * u))
+    if name == "tanh":
+        return np.tanh(u)
+    if name == "relu":
+        return np.maximum(u, 0.0)
+    if name == "softmax":
+        z = np.exp(u - u.max())
+        return z / z.sum()
+    if name == "step":
+        return (u >= 0).astype(float)
+    return u
+
+
+def forward(x: np.ndarray, params: list[tuple[np.ndarray, np.ndarray]], activations: list[str],
+            layout: str) -> np.ndarray:
+    """The network's output for one input vector; W in_out (inputs×outputs) or out_in."""
+    h = np.asarray(x, dtype=float).reshape(-1)
+    for (W, b), name in zip(params, activations):
+        u = (W.T @ h if layout == "in_out" else W @ h) + b
+        h = activate(name, u)
+    return h
+
+
+def loss(y: np.ndarray, d: np.ndarray, kind: str) -> float:
+    if kind == "bce":
+        return float(-np.sum(d * np.log(y) + (1 - d) * np.log(1 - y)))
+    if kind == "ce":
+        return float(-np.sum(d * np.log(y)))
+    squared = float(np.sum((d - y) ** 2))
+    if kind == "mse":
+        return squared / len(y)
+    if kind == "half-sse":
+        return squared / 2
+    return squared
+
+
+def loss_of_parameters(x, d, params, activations, layout: str, kind: str) -> float:
+    return loss(forward(x, params, activations, layout), d, kind)
