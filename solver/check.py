@@ -99,6 +99,15 @@ def compare_field(name: str, claimed, computed, decimals: int) -> tuple[list[Dif
             matches += m
             mismatches += mm
         return matches, mismatches
+    if (isinstance(computed, list) and isinstance(claimed, list) and len(claimed) == len(computed)
+            and all(isinstance(c, dict) for c in claimed) and all(isinstance(c, dict) for c in computed)):
+        # Table rows (a network's layers): each claimed row is checked by the keys it gives.
+        matches, mismatches = [], []
+        for index, (row_claim, row) in enumerate(zip(claimed, computed)):
+            m, mm = compare_field(f"{name}[{index + 1}]", row_claim, row, decimals)
+            matches += m
+            mismatches += mm
+        return matches, mismatches
     if isinstance(computed, list) and not isinstance(claimed, list):
         # An unknown with several integer solutions: the claim must be one of them.
         flat = _flatten(computed)

@@ -17,7 +17,8 @@ import typer
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, BadInput, DlsolveError, did_you_mean
 
-FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", "train", "generate", "gradcheck")
+TRAINING_COMMANDS = ("train", "generate", "gradcheck")
+FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", *TRAINING_COMMANDS)
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -229,25 +230,29 @@ def build_app(command: Optional[str]) -> typer.Typer:
         reports = make_variants(path, count, seed, Path(out))
         render_vary_report(_console(), reports, Path(out))
 
-    _add_kind_commands(app, command)
-    try:
+    from .registry import kind_names
+
+    names = kind_names()
+    _add_kind_commands(app, command, names)
+    # Training commands only when they may be wanted: a kind command stays lean (SPEC §8).
+    if command in (None, *TRAINING_COMMANDS) or (command not in FIXED_COMMANDS and command not in names):
         from .train.commands import register as register_training
-    except ImportError:  # the training module is optional
-        register_training = None
-    if register_training is not None:
+
         register_training(app)
     return app
 
 
-def _add_kind_commands(app: typer.Typer, command: Optional[str]) -> None:
+def _add_kind_commands(app: typer.Typer, command: Optional[str], names: list[str]) -> None:
     """One command per kind, generated from the registry: only the one being run is imported,
     all of them for the top-level help."""
-    from .registry import get_kind, kind_names
+    from .registry import get_kind
 
-    names = kind_names()
     if command in FIXED_COMMANDS:
         return
-    chosen = [command] if command in names else names
+    if command in names:  # the one kind being run: its training commands are not needed either
+        chosen = [command]
+    else:
+        chosen = names
     for name in chosen:
         kind = get_kind(name)
         app.command(

@@ -47,3 +47,10 @@ def test_check_comparison_rules():
     assert compare_field("padding", 3, [3, 4], 4)[0]  # a claimed unknown among the solutions
     assert compare_field("n", 7, 7.0, 0)[0]
     assert not compare_field("n", 7, 8, 4)[0]
+
+
+def test_check_compares_table_rows_by_the_keys_claimed():
+    computed = [{"name": "conv1", "params": 156, "output": [6, 28, 28]}, {"name": "pool", "params": 0}]
+    matches, mismatches = compare_field("layers", [{"params": 156}, {"params": 1}], computed, 4)
+    assert [d.field for d in matches] == ["layers[1].params"]
+    assert [(d.field, d.claimed, d.computed) for d in mismatches] == [("layers[2].params", 1, 0)]
