@@ -1,9 +1,16 @@
-"""Writing output files atomically: a temporary file beside the target, then a rename."""
+"""Writing output files atomically: a temporary file beside the target, then a rename.
+
+A reader sees the old file or the new one, never half of one; a crash in between leaves at
+most a stray temporary file. Used for answer keys, figures, and the training run folders.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -13,40 +20,38 @@ def _umask() -> int:
     return current
 
 
-def _publish(tmp: str, path: Path) -> None:
-    """mkstemp makes owner-only files; give the result the usual permissions, then rename."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write to; it becomes `path` when the block ends without error.
 
-
-def write_atomic(path: Path, data: str | bytes) -> None:
+    For writers that want a file name (savefig, np.savez, torch.save): the suffix is kept,
+    since they choose the format from it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(handle)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        yield Path(temp_name)
+        os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes owner-only files
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        _publish(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
-def draw_atomic(path: Path, draw) -> None:
+def write_json(path: str | Path, value: object) -> None:
+    write_atomic(path, json.dumps(value, indent=2, sort_keys=False) + "\n")
+
+
+def draw_atomic(path: str | Path, draw: Callable[[Path], None]) -> None:
     """Let `draw(tmp_path)` write a figure, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        draw(Path(tmp))
-        _publish(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as temp:
+        draw(temp)
