@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 UNKNOWN = "?"
+MAX_SIZE = 1_000_000  # no course exercise has a size beyond this; it keeps searches bounded
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
 _SHAPE_SPLIT = re.compile(r"\s*[x×,*]\s*")
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
@@ -42,6 +43,8 @@ def int_or_unknown(value: Any, *, name: str = "value", minimum: int | None = Non
     if isinstance(value, int):
         if minimum is not None and value < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        if abs(value) > MAX_SIZE:
+            raise ValueError(f"{name} {value} is larger than {MAX_SIZE:,}")
         return value
     if isinstance(value, str):
         text = value.strip()

@@ -97,10 +97,7 @@ def _solve_padding(sol: Solution, given: ConvDesignInput) -> None:
     exact = sol.add("Solving H_out = (H + 2P − D(K − 1) − 1)/S + 1 for P (windows that tile exactly):",
                     Formula(arith.P, ((_OUT - 1) * arith.S - _H + arith.D * (arith.K - 1) + 1) / 2,
                             _bindings(given, S=stride, H_out=wanted)))
-    bound = given.kernel * given.dilation + wanted * stride + given.input
-    found = [p for p in range(0, bound + 1)
-             if arith.effective_kernel(given.kernel, given.dilation) <= given.input + 2 * p
-             and arith.conv_out(given.input, given.kernel, stride, p, given.dilation) == wanted]
+    found = _paddings(given.input, given.kernel, stride, given.dilation, wanted)
     if not found:
         reason = (f"no padding works: with stride {stride} the output grows by 1 for every {stride} "
                   f"extra pixels, and P = {_fraction(exact)} is not a whole number ≥ 0"
@@ -128,10 +125,7 @@ def _solve_stride(sol: Solution, given: ConvDesignInput) -> None:
     sol.add("The window can move this many pixels:",
             Formula(Sym("R", text="room", latex=r"\mathrm{room}"), _H + 2 * arith.P - arith.D * (arith.K - 1) - 1,
                     _bindings(given, P=padding)))
-    found = [s for s in range(1, span + 2) if arith.conv_out(given.input, given.kernel, s, padding,
-                                                             given.dilation) == wanted]
-    if wanted == 1:
-        found = [s for s in found if s <= span + 1] or [span + 1]
+    found = _strides(span, wanted)
     if not found:
         reason = (f"no stride works: {wanted} outputs need (H_out − 1)·S ≤ {span} < H_out·S, "
                   "and no whole S satisfies both")
@@ -146,6 +140,25 @@ def _solve_stride(sol: Solution, given: ConvDesignInput) -> None:
             value=found[0] if len(found) == 1 else found, answer="stride")
     for s in found[:3]:
         _forward(sol, given, s, padding)
+
+
+def _paddings(size: int, kernel: int, stride: int, dilation: int, wanted: int) -> list[int]:
+    """Every P ≥ 0 with ⌊(size + 2P − D(K−1) − 1)/S⌋ + 1 = wanted, from the two inequalities
+    (wanted−1)·S ≤ size + 2P − D(K−1) − 1 ≤ (wanted−1)·S + S − 1, with the kernel fitting."""
+    base = size - dilation * (kernel - 1) - 1
+    low = max(0, -(-((wanted - 1) * stride - base) // 2), -(-(arith.effective_kernel(kernel, dilation) - size) // 2))
+    high = ((wanted - 1) * stride + stride - 1 - base) // 2
+    return list(range(low, high + 1))
+
+
+def _strides(span: int, wanted: int) -> list[int]:
+    """Every S ≥ 1 with ⌊span/S⌋ = wanted − 1 (span: pixels the window can move). One output
+    needs S > span; then every larger stride gives the same, so the smallest is listed."""
+    if wanted == 1:
+        return [span + 1]
+    low = span // wanted + 1  # S > span / wanted
+    high = span // (wanted - 1)  # S ≤ span / (wanted − 1)
+    return list(range(max(low, 1), high + 1))
 
 
 def _check_both(sol: Solution, given: ConvDesignInput) -> None:

@@ -241,7 +241,8 @@ class Run:
         try:
             value = float(self.objective.f(*args))
             gradient = self.objective.grad(*args)
-        except (OverflowError, ValueError, ZeroDivisionError):
+        except (OverflowError, ValueError, ZeroDivisionError, TypeError):
+            # TypeError: the value is complex (a power of a negative number), not a real one
             return None
         if not math.isfinite(value) or not all(math.isfinite(g) for g in gradient):
             return None
