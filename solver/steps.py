@@ -119,6 +119,7 @@ class Solution:
         self.conventions: list[str] = []
         self.checks: list[Check] = []
         self.figures: list[Figure] = []
+        self.summary: list[str] = []  # answers for a key's summary table; empty: renderers choose
 
     def add(
         self,

@@ -22,7 +22,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
        margin: 2rem auto; padding: 0 1rem; line-height: 1.5; color: #1d1d1f; }
 h1 { border-bottom: 2px solid #ccd; padding-bottom: .3rem; }
 h2 { margin-top: 2.5rem; border-bottom: 1px solid #dde; }
-table { border-collapse: collapse; margin: .8rem 0; }
+table { border-collapse: collapse; margin: .8rem 0; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ccd; padding: .3rem .6rem; vertical-align: top; }
 th { background: #f2f3f7; }
 blockquote { margin: .8rem 0; padding: .2rem 1rem; border-left: 4px solid #9ab; background: #f7f9fb; }

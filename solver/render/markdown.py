@@ -21,6 +21,23 @@ def _cell(latex: str) -> str:
     return latex.replace("|", r"\vert ")
 
 
+SUMMARY_LIMIT = 6
+
+
+def summary_names(result) -> list[str | None]:
+    """The answers of a problem's row in the summary table: those asked for with `find`, or the
+    solver's own choice, or all of them when few; else the first and last few (None marks the
+    gap, every answer is still listed under the problem)."""
+    names = list(result.answers)
+    if result.find or len(names) <= SUMMARY_LIMIT:
+        return names
+    chosen = [n for n in result.solution.summary if n in result.answers]
+    if chosen:
+        return chosen
+    half = SUMMARY_LIMIT // 2
+    return names[:half] + [None] + names[-half:]
+
+
 def _given_value(value, decimals: int) -> str:
     if is_matrix(value):
         return f"${values.latex(value, decimals)}$"
@@ -50,8 +67,9 @@ class MarkdownWriter:
                 self.emit(f"| {label} | *error:* {result.error.message.replace('|', '/')} |")
                 continue
             shown = "<br>".join(
-                f"**{name}** = ${_cell(result.solution.answer_latex.get(name) or values.latex(v, result.decimals))}$"
-                for name, v in result.answers.items())
+                "…" if name is None else
+                f"**{name}** = ${_cell(result.solution.answer_latex.get(name) or values.latex(result.answers[name], result.decimals))}$"
+                for name in summary_names(result))
             self.emit(f"| {label} | {shown} |")
         self.emit("")
         for result in file_result.problems:
