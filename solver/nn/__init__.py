@@ -1,0 +1,1 @@
+"""NumPy layers with hand-written backward passes, initialisers and update rules."""

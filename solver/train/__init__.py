@@ -1,0 +1,1 @@
+"""Companion training module: data loaders, run folders and the course's programming tasks."""
