@@ -55,7 +55,8 @@ def train(
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/TASK-TIMESTAMP)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training samples."),
     resume: bool = typer.Option(False, help="Continue from the run folder's last checkpoint."),
-    full: bool = typer.Option(False, help="mnist-lenet-numpy: the full 50k split, not 2,000 / 500."),
+    full: bool = typer.Option(False, help="mnist-lenet-numpy: the full 50k split, not 2,000 / 500; "
+                                          "cifar10-cnn: the full-size (GPU) recipe."),
     cell: Cell = typer.Option(Cell.lstm, help="Recurrent tasks: LSTM or GRU cell."),
     backend: Backend = typer.Option(Backend.torch, help="shakespeare-lstm: torch or numpy."),
 ) -> None:
