@@ -39,7 +39,8 @@ def main() -> None:
     parser.add_argument("--cifar-dir", default=None, help="folder of the CIFAR-10 python batches")
     parser.add_argument("--only", nargs="*", default=None, help="goal names to run")
     parser.add_argument("--precision", action="store_true", help="also run the CNNs in bfloat16")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.threads:
@@ -56,8 +57,9 @@ def main() -> None:
           f"({cpu}), CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"threads {args.threads or 'all'}, seed {args.seed}")
     print()
-    print("| goal | precision | metric | value | goal | wall (s) | train (s) | CPU (s) | load before → after |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| goal | precision | metric | value | goal | wall (s) | train (s) | CPU (s) "
+          "| load before → after | also |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     runs = [(goal, None) for goal in GOALS]
     if args.precision:
         runs += [(goal, "bf16") for goal in GOALS if goal[0] in PRECISION_RUNS]
@@ -83,7 +85,20 @@ def main() -> None:
                 target += f" in {limit_s} s" if limit_s else ""
             print(f"| {name} | {precision or 'default'} | {metric} | {shown} | {target} | "
                   f"{wall:.1f} | {final.get('train_time_s', float('nan')):.1f} | {cpu_time:.1f} | "
-                  f"{load_before:.1f} → {os.getloadavg()[0]:.1f} |", flush=True)
+                  f"{load_before:.1f} → {os.getloadavg()[0]:.1f} | {also(final)} |", flush=True)
+
+
+def also(final: dict) -> str:
+    """The figures a goal's row should be read with: the baseline, the gain of TTA."""
+    notes = []
+    if "baseline_test_accuracy" in final:
+        notes.append(f"baseline {100 * final['baseline_test_accuracy']:.2f} % "
+                     f"in {final['baseline_train_time_s']:.0f} s")
+    if "test_accuracy_no_tta" in final:
+        notes.append(f"without TTA {100 * final['test_accuracy_no_tta']:.2f} %")
+    if "unigram_val_loss" in final:
+        notes.append(f"unigram baseline {final['unigram_val_loss']:.3f}")
+    return "; ".join(notes) or "–"
 
 
 if __name__ == "__main__":

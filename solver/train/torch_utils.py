@@ -6,8 +6,8 @@ LOCAL_RANK in its environment. The processes then form one group (gloo on CPU, n
 each trains on its own share of every batch, DistributedDataParallel averages the gradients,
 and only rank 0 writes the run folder. Without those variables everything runs in one process.
 
-torch is imported inside the functions (and by the task modules), never at import time of
-this file's callers' callers: listing tasks must stay cheap.
+torch is imported inside the functions: a task module imports this file only when it trains,
+so listing the tasks imports neither.
 """
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ def amp_dtype_for(device, precision: str):
     """The autocast dtype for 'fp32' | 'bf16' | 'auto' on this device (None: float32).
 
     'auto': bfloat16 on a GPU that has it (float16 with loss scaling on older ones); float32
-    on a CPU, where the tasks set their measured choice explicitly (bfloat16 pays off for
-    convolutions on CPUs with AVX-512 BF16 or AMX, and costs time for small LSTMs).
+    on a CPU: on the CPU measured (AVX-512 with BF16, no AMX) bfloat16 autocast was never
+    faster for these small networks (docs/training-pytorch.md); 'bf16' asks for it anyway.
     'bf16' on a CPU without bfloat16 instructions falls back to float32: emulated bfloat16
     is slower than float32 and no more accurate.
     """
@@ -224,7 +224,9 @@ def open_run(config, env: Env):
     """Rank 0 creates (or reopens) the run folder; the others learn its path from rank 0."""
     from solver.train.runs import Run
 
-    run = Run.create(config.out, config.task, config.as_dict(), config.resume) if env.is_main else None
+    run = None
+    if env.is_main:
+        run = Run.create(config.out, config.task, config.as_dict(), config.resume)
     if not env.distributed:
         return run
     import torch.distributed as dist
@@ -347,14 +349,12 @@ def fit_classifiers(config, env: Env, run, learners: list[Learner], data: dict,
     every learner; the final metrics add the test set. Returns the final metrics.
     """
     import torch
-    import torch.nn.functional as F
 
-    x_train, y_train = data["train"]
-    n = len(y_train)
+    n = len(data["train"][1])
     # --batch-size is the global batch; a training set smaller than it makes one batch.
     batch = max(1, min(config.batch_size, n) // env.world_size)
     steps = batches_per_epoch(n, batch * env.world_size)
-    total_steps = config.epochs * steps
+    # Loss scaling guards float16 gradients against underflow; bfloat16 and float32 need none.
     scaler = torch.amp.GradScaler(env.device.type, enabled=env.amp_dtype == torch.float16)
 
     for learner in learners:
@@ -378,52 +378,13 @@ def fit_classifiers(config, env: Env, run, learners: list[Learner], data: dict,
         metrics = {}
         for learner in learners:
             started = time.perf_counter()
-            generator = epoch_generator(config.seed, epoch)
-            # Dropout draws from torch's global generator: seed it per epoch and process.
-            torch.manual_seed(config.seed * 1_000_003 + epoch * 101 + env.rank)
-            order = torch.randperm(n, generator=generator)
-            model, ddp = learner.model, learner.ddp
-            model.train()
-            loss_sum = correct = seen = 0.0
-            live_loss = torch.zeros((), device=env.device)
-            live_correct = torch.zeros((), device=env.device)
-            label = f"{learner.name or 'model'} epoch {epoch}/{config.epochs}"
-            with run.progress(steps, label) as bar:
-                for step in range(steps):
-                    progress = ((epoch - 1) * steps + step) / total_steps
-                    for group, base in zip(learner.optimizer.param_groups, learner.base_lrs):
-                        group["lr"] = base * learner.lr_factor(progress)
-                    start = step * batch * env.world_size + env.rank * batch
-                    index = order[start:start + batch].to(env.device)
-                    xb, yb = prepare(x_train[index]), y_train[index]
-                    if learner.augment is not None:
-                        xb = learner.augment(xb, generator)
-                    with env.autocast():
-                        logits = ddp(xb)
-                    loss = F.cross_entropy(logits.float(), yb, label_smoothing=learner.label_smoothing)
-                    learner.optimizer.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    if learner.clip_norm is not None:
-                        scaler.unscale_(learner.optimizer)
-                        torch.nn.utils.clip_grad_norm_(learner.model.parameters(), learner.clip_norm)
-                    scaler.step(learner.optimizer)
-                    scaler.update()
-                    if learner.ema is not None:
-                        # A short average early on, when the weights still move fast.
-                        done = (epoch - 1) * steps + step
-                        update_ema(learner.ema, model, min(learner.ema_decay, (1 + done) / (10 + done)))
-                    live_loss += loss.detach() * len(yb)
-                    live_correct += (logits.argmax(1) == yb).sum()
-                    seen += len(yb)
-                    if (step + 1) % LIVE_EVERY == 0 or step + 1 == steps:
-                        loss_sum, correct = live_loss.item(), live_correct.item()
-                        bar.advance((step % LIVE_EVERY) + 1, loss=loss_sum / seen, acc=correct / seen)
+            train_loss, train_accuracy = train_epoch(config, env, run, learner, data["train"],
+                                                     prepare, epoch, batch, steps, scaler)
             learner.train_time_s += time.perf_counter() - started
-            loss_sum, correct, seen = all_reduce_sum(env, [loss_sum, correct, seen])
             val_loss, val_accuracy = evaluate(learner.scored_model, env, *data["val"], prepare)
             last_val[learner.name] = (val_loss, val_accuracy)
-            metrics.update({learner.key("train_loss"): loss_sum / seen,
-                            learner.key("train_accuracy"): correct / seen,
+            metrics.update({learner.key("train_loss"): train_loss,
+                            learner.key("train_accuracy"): train_accuracy,
                             learner.key("val_loss"): val_loss,
                             learner.key("val_accuracy"): val_accuracy,
                             learner.key("time_s"): round(learner.train_time_s, 2)})
@@ -441,7 +402,8 @@ def fit_classifiers(config, env: Env, run, learners: list[Learner], data: dict,
             if split == "val" and learner.predict is None and learner.name in last_val:
                 loss, accuracy = last_val[learner.name]  # the model has not changed since
             elif split == "test" and data["test"] is data["val"]:  # one set in two roles
-                loss, accuracy = final[learner.key("val_loss")], final[learner.key("val_accuracy")]
+                loss, accuracy = (final[learner.key("val_loss")],
+                                  final[learner.key("val_accuracy")])
             else:
                 loss, accuracy = evaluate(learner.scored_model, env, *data[split], prepare,
                                           learner.predict)
@@ -452,6 +414,57 @@ def fit_classifiers(config, env: Env, run, learners: list[Learner], data: dict,
     final["train_samples"] = n
     final["processes"] = env.world_size
     return final
+
+
+def train_epoch(config, env: Env, run, learner: Learner, train: tuple, prepare: Callable,
+                epoch: int, batch: int, steps: int, scaler) -> tuple[float, float]:
+    """One epoch of one learner; returns its mean training loss and accuracy (all processes)."""
+    import torch
+    import torch.nn.functional as F
+
+    x_train, y_train = train
+    generator = epoch_generator(config.seed, epoch)
+    # Dropout draws from torch's global generator: seed it per epoch and process.
+    torch.manual_seed(config.seed * 1_000_003 + epoch * 101 + env.rank)
+    order = torch.randperm(len(y_train), generator=generator)
+    total_steps = config.epochs * steps
+    optimizer = learner.optimizer
+    learner.model.train()
+    loss_sum = correct = seen = 0.0
+    live_loss = torch.zeros((), device=env.device)
+    live_correct = torch.zeros((), device=env.device)
+    with run.progress(steps, f"{learner.name or 'model'} epoch {epoch}/{config.epochs}") as bar:
+        for step in range(steps):
+            done = (epoch - 1) * steps + step
+            for group, base in zip(optimizer.param_groups, learner.base_lrs):
+                group["lr"] = base * learner.lr_factor(done / total_steps)
+            start = step * batch * env.world_size + env.rank * batch  # this process's share
+            index = order[start:start + batch].to(env.device)
+            xb, yb = prepare(x_train[index]), y_train[index]
+            if learner.augment is not None:
+                xb = learner.augment(xb, generator)
+            with env.autocast():
+                logits = learner.ddp(xb)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=learner.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if learner.clip_norm is not None:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(learner.model.parameters(), learner.clip_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            if learner.ema is not None:
+                # A short average early on, when the weights still move fast.
+                decay = min(learner.ema_decay, (1 + done) / (10 + done))
+                update_ema(learner.ema, learner.model, decay)
+            live_loss += loss.detach() * len(yb)
+            live_correct += (logits.argmax(1) == yb).sum()
+            seen += len(yb)
+            if (step + 1) % LIVE_EVERY == 0 or step + 1 == steps:
+                loss_sum, correct = live_loss.item(), live_correct.item()
+                bar.advance(step % LIVE_EVERY + 1, loss=loss_sum / seen, acc=correct / seen)
+    loss_sum, correct, seen = all_reduce_sum(env, [loss_sum, correct, seen])
+    return loss_sum / seen, correct / seen
 
 
 def evaluate(model, env: Env, x, y, prepare: Callable,
@@ -471,7 +484,8 @@ def evaluate(model, env: Env, x, y, prepare: Callable,
     model.eval()
     with torch.no_grad(), env.autocast():
         for start in range(lo, hi, EVAL_BATCH):
-            xb, yb = prepare(x[start:min(hi, start + EVAL_BATCH)]), y[start:min(hi, start + EVAL_BATCH)]
+            part = slice(start, min(hi, start + EVAL_BATCH))
+            xb, yb = prepare(x[part]), y[part]
             logits = predict(model, xb).float()
             loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
             correct += (logits.argmax(1) == yb).sum().item()

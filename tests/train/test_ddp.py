@@ -28,13 +28,13 @@ def _torchrun(cwd, *args, timeout=240):
                           timeout=timeout)
 
 
-def test_two_cpu_processes_train_one_model(tmp_path, shared_dir, monkeypatch):
+def test_two_cpu_processes_train_one_model(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("DLSOLVE_QUIET", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "ddp"
     result = _torchrun(tmp_path, "train", "mnist-rnn", "--cell", "gru", "--limit", "1024",
                        "--epochs", "2", "--batch-size", "64", "--device", "cpu",
-                       "--data-dir", str(shared_dir / "data"), "--out", str(out))
+                       "--data-dir", str(data_dir), "--out", str(out))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     final = metrics["final"]
@@ -53,7 +53,7 @@ def test_two_cpu_processes_train_one_model(tmp_path, shared_dir, monkeypatch):
     from solver.train.tasks import run_task
 
     single = run_task(TrainConfig(task="mnist-rnn", cell="gru", limit=1024, epochs=2,
-                                  batch_size=64, device="cpu", data_dir=str(shared_dir / "data"),
+                                  batch_size=64, device="cpu", data_dir=str(data_dir),
                                   out=str(tmp_path / "single")))
     assert single["processes"] == 1
     assert final["test_loss"] == pytest.approx(single["test_loss"], abs=1e-3)

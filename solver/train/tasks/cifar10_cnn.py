@@ -9,13 +9,15 @@ train your ResNet", Keller Jordan's airbench), written anew and scaled to the ma
   conv 3x3 → batch norm → GELU, then a global max-pool and one linear layer;
 - label smoothing, Nesterov SGD with a warm-up then linearly falling learning rate, weight
   decay; random horizontal flips and random 2-pixel translations;
-- test-time augmentation: the scores of the image, its mirror image and their one-pixel
-  shifts are averaged;
-- channels-last memory layout; bfloat16 autocast on a GPU (and on CPUs where it measured
-  faster).
+- a moving average of the weights is scored and saved: it smooths the last SGD steps;
+- test-time augmentation: the class probabilities of the image, its mirror image and their
+  one-pixel shifts are averaged;
+- channels-last memory layout; bfloat16 autocast on a GPU (on the CPUs measured so far
+  float32 was faster: docs/training-pytorch.md).
 
 Two sizes: the full recipe (widths 64 / 256 / 256, batch 1024) is the default on a GPU and
-with --full; on a CPU a bounded one (widths 32 / 64 / 128) keeps a run within minutes.
+with --full; on a CPU a bounded one (widths 48 / 96 / 192) keeps a run within five minutes
+on two cores.
 """
 
 from __future__ import annotations
@@ -39,13 +41,13 @@ DEFAULTS = {  # the bounded CPU recipe
     # Decay of the moving average of the weights that is scored and saved (None: the raw
     # weights); 0.98 averages over the last ~50 steps, about 2.5 epochs here.
     "ema": 0.98,
-    "precision": "fp32",
+    "precision": "auto",  # bf16 autocast on a GPU; float32 on a CPU, where bf16 measured slower
 }
 
 # Four times the batch, four times the peak learning rate; ~50 steps per epoch on the full
 # 50,000 images, so a slower average.
 FULL_DEFAULTS = {**DEFAULTS, "epochs": 16, "batch_size": 1024, "lr": 0.8,
-                 "widths": [64, 256, 256], "ema": 0.99, "precision": "auto"}
+                 "widths": [64, 256, 256], "ema": 0.99}
 
 LOGIT_SCALE = 9.0
 # Per-channel mean and standard deviation of the CIFAR-10 training images (values 0..255).

@@ -33,9 +33,9 @@ DEFAULTS = {
     "widths": [24, 48, 96],
     "baseline": True,  # also train the baseline, for the comparison in the report
     "baseline_lr": 0.01,
-    # Measured on a 2-core AVX-512 CPU (docs/training-pytorch.md): bf16 autocast gave no
-    # reliable gain on these small convolutions, so float32.
-    "precision": "fp32",
+    # auto: bfloat16 autocast on a GPU, float32 on a CPU (on the 2-core AVX-512 CPU measured,
+    # bfloat16 was no faster for these small convolutions: docs/training-pytorch.md).
+    "precision": "auto",
 }
 
 # MNIST pixel mean and standard deviation over the training set (values in [0, 1]).
@@ -100,8 +100,8 @@ def mnist_tensors(config, env):
 def train(config) -> dict:
     import torch
 
-    from solver.train.torch_utils import (Learner, count_parameters, fit_classifiers,
-                                          open_run, save_model, setup, teardown)
+    from solver.train.torch_utils import (Learner, fit_classifiers, open_run, save_model, setup,
+                                          teardown)
 
     config = config.with_defaults(DEFAULTS)
     options = config.extra
@@ -116,7 +116,8 @@ def train(config) -> dict:
             optimizer = torch.optim.SGD(model.parameters(), lr=options["baseline_lr"],
                                         momentum=options["momentum"])
             learners.append(Learner("baseline", model, optimizer, lambda progress: 1.0))
-        torch.manual_seed(config.seed)  # the improved model starts the same with or without baseline
+        # The improved model starts from the same weights with or without the baseline.
+        torch.manual_seed(config.seed)
         model = improved_net(options["widths"]).to(env.device, memory_format=torch.channels_last)
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=options["momentum"],
                                     nesterov=True, weight_decay=options["weight_decay"])
