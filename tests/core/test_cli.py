@@ -6,7 +6,12 @@ import json
 import subprocess
 import sys
 
+import yaml
 from helpers import REPO, SHARED
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solver.cli import _flag_value
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -35,6 +40,30 @@ def test_numeric_command_imports_no_heavy_library():
             "print('HEAVY', heavy)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_numeric_command_does_not_load_yaml_for_plain_numbers_and_shapes():
+    code = ("import sys\nfrom solver.cli import main\n"
+            "try:\n    main(['conv-shape', '--input', '10x11', '--kernel', '3', '--stride', '2',"
+            " '--padding', '-0'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('YAML', 'yaml' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "YAML False" in result.stdout, result.stdout + result.stderr
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789x-+_.e[], ?", min_size=1, max_size=8)
+       | st.sampled_from(["010", "-0", "00x3", "0x10", "1_000", "yes", "10x11", "3x3x3", "?"]))
+def test_flag_values_read_as_yaml_would_read_them(text):
+    try:
+        expected = "?" if text.strip() == "?" else yaml.safe_load(text)
+    except yaml.YAMLError:
+        expected = text
+    if expected is None:
+        expected = text
+    value = _flag_value(text)
+    assert value == expected and type(value) is type(expected)
 
 
 def test_solve_writes_markdown_key_atomically(tmp_path):
