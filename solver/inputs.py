@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UNKNOWN = "?"
 MAX_SIZE = 1_000_000  # no course exercise has a size beyond this; it keeps searches bounded
@@ -108,3 +108,46 @@ def matrix_shape(value: Any, *, name: str = "matrix") -> tuple[int, ...]:
     if len(shapes) != 1:
         raise ValueError(f"{name} is ragged: its rows have different lengths")
     return (len(value),) + shapes.pop()
+
+
+def matrix_value(value: Any, *, name: str) -> Any:
+    """A number, a vector or a matrix (a list of rows): at most two dimensions."""
+    if len(matrix_shape(value, name=name)) > 2:
+        raise ValueError(f"{name} must be a matrix (a list of rows), a vector or a number")
+    return value
+
+
+def vector_value(value: Any, *, name: str) -> Any:
+    """A number or a vector; a single row or column (1×n or n×1) counts as a vector."""
+    shape = matrix_shape(value, name=name)
+    if len(shape) > 1 and not (len(shape) == 2 and 1 in shape):
+        raise ValueError(f"{name} must be a number or a vector")
+    return value
+
+
+WEIGHT_LAYOUTS = ("in_out", "out_in")
+
+
+def weight_layout(value: Any) -> str:
+    """`in_out` (u = Wᵀx + b, W is inputs×outputs) or `out_in` (u = Wx + b); `-` reads as `_`."""
+    key = str(value).strip().lower().replace("-", "_")
+    if key not in WEIGHT_LAYOUTS:
+        raise ValueError(f"weights must be in_out or out_in, got {value!r}")
+    return key
+
+
+class LayerWeights(KindInput):
+    """One fully connected layer's W and b, as the backprop and gate kinds take them."""
+
+    W: Any = Field(description="weights: inputs×outputs (in_out) or outputs×inputs (out_in)")
+    b: Any = Field(0, description="bias: a vector, or one number for every neuron")
+
+    @field_validator("W")
+    @classmethod
+    def _weights(cls, value):
+        return matrix_value(value, name="W")
+
+    @field_validator("b")
+    @classmethod
+    def _bias(cls, value):
+        return vector_value(value, name="b")

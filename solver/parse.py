@@ -87,7 +87,6 @@ class _Converter:
         return BadInput(f"{message} in expression {self.text!r}", field=self.field)
 
     def convert(self, node: ast.AST, depth: int = 0):
-        sympy = self.sympy
         if depth > MAX_DEPTH:
             raise self.fail("the expression is nested too deeply")
         if isinstance(node, ast.Expression):

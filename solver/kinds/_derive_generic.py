@@ -67,8 +67,6 @@ def _latex(expr) -> str:
 def pretty(expr) -> str:
     """Quick one-line Unicode for the terminal: the plain form with ·, ^ and − (sympy.pretty
     is slow on first use and spreads powers over several lines)."""
-    import sympy
-
     return plain(expr).replace("**", "^").replace("*", "·").replace(" - ", " − ")
 
 
@@ -240,16 +238,12 @@ def _tensor_steps(sol, var: Variable, entries: list, variables: list[Variable], 
 
 
 def _plain_grid(grid):
-    import sympy
-
     if isinstance(grid, list):
         return [_plain_grid(item) for item in grid]
     return plain(grid)
 
 
 def _latex_grid(grid) -> str:
-    import sympy
-
     if grid and isinstance(grid[0], list):
         body = r" \\ ".join(" & ".join(_latex(e) for e in row) for row in grid)
     else:
@@ -465,8 +459,6 @@ def _vector_form(values: list) -> tuple[Form | None, int]:
 
 
 def _explicit(values: list) -> Form:
-    import sympy
-
     text = "[" + ", ".join(plain(v) for v in values) + "]"
     latex = r"\begin{pmatrix} " + r" \\ ".join(_latex(v) for v in values) + r" \end{pmatrix}"
     return Form(text, latex, text, list(values))

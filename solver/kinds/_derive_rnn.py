@@ -56,8 +56,6 @@ def _run_gated(values: dict, offsets=None):
 
 
 def gated_rnn(sol, given, sizes, rng) -> Derivation:
-    import numpy as np
-
     n, m, K = sizes["n"], sizes["m"], sizes["K"]
     sol.convention(COLUMN_CONVENTION)
     values = {"Wc": rng.normal(size=(m.value, n.value)), "Wh": rng.normal(size=(m.value, m.value)) * 0.8,

@@ -168,6 +168,22 @@ def zero_step(ws: Worksheet, text: str, lhs: Sym, size: int):
     return ws.step(text, lhs, zero)
 
 
+def own_loss_terms(ws: Worksheet, setup: Setup, t: int) -> list[Expr]:
+    """What step t's own loss sends to h(t), as a list of zero or one term; the output delta
+    it goes through is written as a step first."""
+    if setup.has_output:
+        output_delta(ws, setup, t)
+    direct = direct_hidden_gradient(setup, t)
+    return [] if direct is None else [direct]
+
+
+def sum_step(ws: Worksheet, text: str, lhs: Sym, terms: list[Expr], size: int):
+    """lhs = the sum of the gradient terms reaching it, or a zero vector when none does."""
+    if terms:
+        return ws.step(text, lhs, sum_expr(terms))
+    return zero_step(ws, text, lhs, size)
+
+
 # --- weight gradients ---------------------------------------------------------------------------
 
 

@@ -133,12 +133,8 @@ def backward(sol: Solution, ws: Worksheet, setup: Setup) -> None:
 
 
 def _hidden_gradient(ws: Worksheet, setup: Setup, t: int) -> None:
-    if setup.has_output:
-        common.output_delta(ws, setup, t)
-    terms = []
-    direct = common.direct_hidden_gradient(setup, t)
-    if direct is not None:
-        terms.append(direct)
+    terms = common.own_loss_terms(ws, setup, t)
+    own = bool(terms)
     if t < setup.steps:
         lay = setup.layout
         if setup.cell == "lstm":
@@ -148,14 +144,11 @@ def _hidden_gradient(ws: Worksheet, setup: Setup, t: int) -> None:
                       lay.back(weight("W", "z"), delta("z").at(t + 1)),
                       lay.back(weight("W", "r"), delta("r").at(t + 1)),
                       lay.back(weight("W", "n"), delta("hn").at(t + 1))]
-    sources = (["its own loss"] if direct is not None else []) + (
+    sources = (["its own loss"] if own else []) + (
         ["every gate of step t + 1" + (" and the direct path z ⊙ h" if setup.cell == "gru" else "")]
         if t < setup.steps else [])
     text = f"Gradient reaching h({t}): " + (" and ".join(sources) + "." if sources else "nothing (zero).")
-    if terms:
-        ws.step(text, DJ_DH.at(t), common.sum_expr(terms))
-    else:
-        common.zero_step(ws, text, DJ_DH.at(t), setup.hidden_size)
+    common.sum_step(ws, text, DJ_DH.at(t), terms, setup.hidden_size)
 
 
 def _lstm_deltas(ws: Worksheet, setup: Setup, t: int) -> None:

@@ -83,19 +83,11 @@ def backward(sol: Solution, ws: Worksheet, setup: Setup) -> None:
 
 
 def _elman_step(ws: Worksheet, setup: Setup, t: int) -> None:
-    if setup.has_output:
-        common.output_delta(ws, setup, t)
-    terms = []
-    direct = common.direct_hidden_gradient(setup, t)
-    if direct is not None:
-        terms.append(direct)
+    terms = common.own_loss_terms(ws, setup, t)
+    text = f"Gradient reaching h({t}): " + _sources(bool(terms), t < setup.steps, "h")
     if t < setup.steps:
         terms.append(setup.layout.back(W, DELTA_H.at(t + 1)))
-    text = f"Gradient reaching h({t}): " + _sources(direct is not None, t < setup.steps, "h")
-    if terms:
-        ws.step(text, DJ_DH.at(t), common.sum_expr(terms))
-    else:
-        common.zero_step(ws, text, DJ_DH.at(t), setup.hidden_size)
+    common.sum_step(ws, text, DJ_DH.at(t), terms, setup.hidden_size)
 
 
 def _jordan_step(ws: Worksheet, setup: Setup, t: int) -> None:
@@ -109,10 +101,7 @@ def _jordan_step(ws: Worksheet, setup: Setup, t: int) -> None:
                                          Y.at(t), U_Y.at(t)))
     text = (f"Output delta at t = {t}: " + _sources(own, t < setup.steps, "y")
             + " (the feedback term passes through the output activation).")
-    if terms:
-        ws.step(text, DELTA_Y.at(t), common.sum_expr(terms))
-    else:
-        common.zero_step(ws, text, DELTA_Y.at(t), setup.output_size)
+    common.sum_step(ws, text, DELTA_Y.at(t), terms, setup.output_size)
     ws.step(f"Gradient reaching h({t}) through V.", DJ_DH.at(t), setup.layout.back(V_SYM, DELTA_Y.at(t)))
 
 

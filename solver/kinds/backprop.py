@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Expr, Sym, call, hadamard, total
-from ..inputs import KindInput, matrix_shape
+from ..inputs import KindInput, LayerWeights, vector_value, weight_layout
 from ..registry import register
 from ..steps import Formula, Solution, Table
 from . import _mlp_functions as act
@@ -29,26 +29,8 @@ _MAX_FD_PARAMETERS = 400  # the finite-difference check is skipped for bigger ne
 _FD_TOLERANCE = 1e-5
 
 
-class BackpropLayer(KindInput):
-    W: Any = Field(description="weights: inputs×outputs (in_out) or outputs×inputs (out_in)")
-    b: Any = Field(0, description="bias: a vector, or one number for every neuron")
+class BackpropLayer(LayerWeights):
     activation: str = Field(description="sigmoid, tanh, relu, linear or softmax")
-
-    @field_validator("W")
-    @classmethod
-    def _weights(cls, value):
-        shape = matrix_shape(value, name="W")
-        if len(shape) > 2:
-            raise ValueError("W must be a matrix (a list of rows), a single row or column, or a number")
-        return value
-
-    @field_validator("b")
-    @classmethod
-    def _bias(cls, value):
-        shape = matrix_shape(value, name="b")
-        if len(shape) > 1 and not (len(shape) == 2 and 1 in shape):
-            raise ValueError("b must be a number or a vector")
-        return value
 
     @field_validator("activation")
     @classmethod
@@ -67,10 +49,7 @@ class BackpropInput(KindInput):
     @field_validator("x", "target")
     @classmethod
     def _vector(cls, value, info):
-        shape = matrix_shape(value, name=info.field_name)
-        if len(shape) > 1 and not (len(shape) == 2 and 1 in shape):
-            raise ValueError(f"{info.field_name} must be a number or a vector")
-        return value
+        return vector_value(value, name=info.field_name)
 
     @field_validator("layers")
     @classmethod
@@ -82,10 +61,7 @@ class BackpropInput(KindInput):
     @field_validator("weights")
     @classmethod
     def _layout(cls, value):
-        key = str(value).strip().lower().replace("-", "_")
-        if key not in ("in_out", "out_in"):
-            raise ValueError(f"weights must be in_out or out_in, got {value!r}")
-        return key
+        return weight_layout(value)
 
     @field_validator("loss")
     @classmethod

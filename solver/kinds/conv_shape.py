@@ -222,7 +222,7 @@ def _forward_steps(sol: Solution, op: str, s: Setting, label: str, name: str, ce
         left, right = arith.same_padding(s.size, s.kernel, s.stride, s.dilation)
         total = sol.add(f"Total {name} padding that achieves it (clipped at 0); {left} before, "
                         f"{right} after.",
-                        Formula(Sym(f"P_{label}", text=f"P_total", latex=r"P_{\mathrm{total}}"),
+                        Formula(Sym(f"P_{label}", text="P_total", latex=r"P_{\mathrm{total}}"),
                                 arith.same_total_padding_expr(size_sym, out_sym),
                                 {**bindings, f"{label}_out": out}))
         del total

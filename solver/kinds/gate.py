@@ -8,13 +8,11 @@ checked against the gate. A claimed network in `answer:` matches when it passes 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, field_validator
 
 from ..context import Context
 from ..errors import BadInput
-from ..inputs import KindInput, matrix_shape
+from ..inputs import KindInput, LayerWeights, weight_layout
 from ..registry import register
 from ..steps import Solution, Table
 from . import _gate_search as search
@@ -22,31 +20,11 @@ from . import _gate_search as search
 _GATE_ALIASES = {"EXOR": "XOR", "EQ": "XNOR", "EQUIV": "XNOR", "EXNOR": "XNOR", "INVERT": "NOT"}
 
 
-class GateLayer(KindInput):
-    W: Any = Field(description="weights, inputs×outputs (in_out) or outputs×inputs (out_in)")
-    b: Any = Field(0, description="bias: a vector or one number")
-
-    @field_validator("W")
-    @classmethod
-    def _weights(cls, value):
-        shape = matrix_shape(value, name="W")
-        if len(shape) > 2:
-            raise ValueError("W must be a matrix, a vector or a number")
-        return value
-
-    @field_validator("b")
-    @classmethod
-    def _bias(cls, value):
-        if len(matrix_shape(value, name="b")) > 1:
-            raise ValueError("b must be a number or a vector")
-        return value
-
-
 class GateInput(KindInput):
     gate: str = Field(description="AND, OR, NAND, NOR, XOR, XNOR or NOT")
     activation: str = Field("sigmoid", description="sigmoid (answer 1 when the output's pre-activation "
                                                    "≥ 0) or step (every unit outputs 0/1)")
-    network: list[GateLayer] | None = Field(None, description="a network to verify: layers of {W, b}")
+    network: list[LayerWeights] | None = Field(None, description="a network to verify: layers of {W, b}")
     weights: str = Field("in_out", description="layout of the network's W: in_out or out_in")
 
     @field_validator("gate")
@@ -77,10 +55,7 @@ class GateInput(KindInput):
     @field_validator("weights")
     @classmethod
     def _layout(cls, value):
-        key = str(value).strip().lower().replace("-", "_")
-        if key not in ("in_out", "out_in"):
-            raise ValueError(f"weights must be in_out or out_in, got {value!r}")
-        return key
+        return weight_layout(value)
 
 
 # --- a given network --------------------------------------------------------------------------
@@ -94,7 +69,7 @@ def normalize_network(layers: list, n_inputs: int, layout: str, field: str = "ne
         where = f"{field}.{index}"
         W = _as_matrix(W, n_in, layout, f"{where}.W")
         n_out = len(W[0]) if layout == "in_out" else len(W)
-        b = [float(v) for v in (b if isinstance(b, list) else [b] * n_out)]
+        b = [float(v) for v in (_flat(b) if isinstance(b, list) else [b] * n_out)]
         if len(b) != n_out:
             raise BadInput(f"b has {len(b)} entries but the layer has {n_out} neurons", field=f"{where}.b")
         weights.append(W)
@@ -104,6 +79,11 @@ def normalize_network(layers: list, n_inputs: int, layout: str, field: str = "ne
         raise BadInput(f"the last layer must have one neuron (the gate's output), not {n_in}",
                        field=f"{field}.{len(layers) - 1}.W")
     return weights, biases
+
+
+def _flat(values: list) -> list:
+    """A vector written as a list, a single row [[…]] or a single column [[…], […]]."""
+    return [v for item in values for v in (item if isinstance(item, list) else [item])]
 
 
 def _layer_values(layer):

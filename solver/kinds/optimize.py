@@ -374,7 +374,7 @@ def _behaviour(sol: Solution, run: Run, several: bool) -> None:
         return
     first = np.atleast_1d(np.asarray(run.rows[0]["grad"], dtype=float))
     if not np.any(first):
-        note(f"The gradient is 0 at x0: x0 is a stationary point and plain gradient steps "
+        note("The gradient is 0 at x0: x0 is a stationary point and plain gradient steps "
                  "do not move.")
         return
     moves = _steps_taken(run)
@@ -395,7 +395,7 @@ def _behaviour(sol: Solution, run: Run, several: bool) -> None:
     if rises and not (growing and len(rises) >= 2):
         note(f"f increases at t = {_listing(rises)}: that step is too large.")
     if not rises and not reversals and len(values) > 1:
-        note(f"f decreases at every step.")
+        note("f decreases at every step.")
 
 
 def _listing(values: list[int]) -> str:

@@ -170,8 +170,11 @@ def _heatmap(given: PosencInput, positions: list[int], dims: list[int]) -> Figur
         theta = pos / np.power(float(given.base), 2 * i / given.d_model)
         matrix = np.where(use_sin, np.sin(theta), np.cos(theta))
         fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+        # More dimensions than pixel columns: sampling every n-th column ("nearest") draws
+        # moiré from the alternating sin/cos columns, so colours are averaged instead; with
+        # few dimensions each cell is a sharp block either way.
         image = ax.imshow(matrix, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, origin="upper",
-                          interpolation="nearest")
+                          interpolation="antialiased", interpolation_stage="rgba")
         for p in (p for p in positions if p < rows):
             for d in dims:
                 ax.add_patch(Rectangle((d - 0.5, p - 0.5), 1, 1, fill=False, edgecolor="black", lw=0.8))

@@ -32,24 +32,26 @@ def test_spec_conv_shape_examples_work_as_written():
     assert "floor((H + 2*P - D*(K - 1) - 1)/S) + 1" in third.stdout.replace("\n", "")
 
 
-def test_numeric_command_imports_no_heavy_library():
-    code = ("import sys\nfrom solver.cli import main\n"
-            "try:\n    main(['conv-shape', '--input', '10x11', '--kernel', '3', '--stride', '2'])\n"
-            "except SystemExit:\n    pass\n"
-            "heavy = [m for m in ('sympy', 'torch', 'matplotlib', 'numpy') if m in sys.modules]\n"
-            "print('HEAVY', heavy)\n")
+def modules_loaded_by(argv: list[str], modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a command imports, run in a fresh interpreter."""
+    code = ("import json, sys\nfrom solver.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', json.dumps([m for m in {modules!r} if m in sys.modules]))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    line = next((out for out in result.stdout.splitlines() if out.startswith("LOADED ")), None)
+    assert line is not None, result.stdout + result.stderr
+    return json.loads(line[len("LOADED "):])
+
+
+def test_numeric_command_imports_no_heavy_library():
+    argv = ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"]
+    assert modules_loaded_by(argv, ("sympy", "torch", "matplotlib", "numpy")) == []
 
 
 def test_numeric_command_does_not_load_yaml_for_plain_numbers_and_shapes():
-    code = ("import sys\nfrom solver.cli import main\n"
-            "try:\n    main(['conv-shape', '--input', '10x11', '--kernel', '3', '--stride', '2',"
-            " '--padding', '-0'])\n"
-            "except SystemExit:\n    pass\n"
-            "print('YAML', 'yaml' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "YAML False" in result.stdout, result.stdout + result.stderr
+    argv = ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2", "--padding", "-0"]
+    assert modules_loaded_by(argv, ("yaml",)) == []
+    assert modules_loaded_by([*argv[:-1], "[1, 1]"], ("yaml",)) == ["yaml"]  # the probe can fail
 
 
 @settings(max_examples=400, deadline=None)

@@ -56,6 +56,17 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return loss_sum / len(x), 1.0 - errors / len(x)
 
 
+def resume(run, model) -> tuple[int, float]:
+    """Load the run's last checkpoint, if any, into the model and its optimiser; returns the
+    first epoch still to train and the training seconds already spent."""
+    checkpoint = run.load_checkpoint()
+    if checkpoint is None:
+        return 1, 0.0
+    model.load_state_dict(checkpoint["model"])
+    model.optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+
+
 def fit(run, model, train: tuple, evaluation: dict[str, tuple], config) -> dict:
     """Train for config.epochs with checkpoints after every epoch; returns the final metrics.
 
@@ -67,13 +78,7 @@ def fit(run, model, train: tuple, evaluation: dict[str, tuple], config) -> dict:
     total_steps = config.epochs * n_batches
     monitor = next(iter(evaluation))
     warmup_steps = int(config.extra.get("warmup_steps", 0))
-    first_epoch, elapsed = 1, 0.0
-
-    checkpoint = run.load_checkpoint()
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        model.optimizer.load_state_dict(checkpoint["optimizer"])
-        first_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+    first_epoch, elapsed = resume(run, model)
 
     for epoch in range(first_epoch, config.epochs + 1):
         started = time.perf_counter()

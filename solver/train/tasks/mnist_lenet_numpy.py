@@ -8,6 +8,8 @@ fc 120 → ReLU → fc 84 → ReLU → fc 10, softmax cross-entropy.
 
 from __future__ import annotations
 
+from solver.nn.classifier import Classifier
+
 SUMMARY = "LeNet-5 on MNIST in NumPy (vectorised conv, max-pool, ReLU, fc); --full for 50k"
 
 DEFAULTS = {  # the exercise's 2,000 / 500 subset
@@ -35,9 +37,9 @@ ARCHITECTURE = ("1×28×28 | conv 6 5 pad 2 | relu | maxpool 2 | conv 16 5 | rel
                 "fc 120 | relu | fc 84 | relu | fc 10")
 
 
-class LeNet5:
-    """Same interface as the MLP exercise: zero_grads(); forward(x); get_loss(y);
-    backward(); step()."""
+class LeNet5(Classifier):
+    """LeNet-5 with ReLU and max pooling, behind the MLP exercise's interface: zero_grads();
+    forward(x); get_loss(y); backward(); step()."""
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0,
                  seed: int = 0):
@@ -47,49 +49,21 @@ class LeNet5:
         from solver.nn.conv import Conv2d
         from solver.nn.flatten import Flatten
         from solver.nn.linear import Linear
-        from solver.nn.loss import SoftmaxCrossEntropy
-        from solver.nn.optim import SGD
         from solver.nn.pool import MaxPool2d
-        from solver.nn.sequential import Sequential
 
         rng = np.random.default_rng(seed)
-        self.network = Sequential([
+        super().__init__([
             Conv2d(1, 6, 5, padding=2, rng=rng, input_grad=False), ReLU(), MaxPool2d(2),
             Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2),
             Flatten(),
             Linear(16 * 5 * 5, 120, rng=rng), ReLU(),
             Linear(120, 84, rng=rng), ReLU(),
             Linear(84, 10, init="xavier", rng=rng),
-        ])
-        self.criterion = SoftmaxCrossEntropy()
-        self.optimizer = SGD(self.network.layers, lr=lr, momentum=momentum,
-                             weight_decay=weight_decay)
+        ], lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-    def forward(self, x):
-        """Logits for images (N, 1, 28, 28) or (N, 28, 28)."""
-        self.logits = self.network.forward(x.reshape(len(x), 1, 28, 28))
-        return self.logits
-
-    def get_loss(self, labels) -> float:
-        return self.criterion.forward(self.logits, labels)
-
-    def get_error(self, labels) -> float:
-        return float((self.logits.argmax(axis=1) != labels).mean())
-
-    def backward(self) -> None:
-        self.network.backward(self.criterion.backward())
-
-    def step(self) -> None:
-        self.optimizer.step()
-
-    def zero_grads(self) -> None:
-        self.network.zero_grads()
-
-    def state_dict(self):
-        return self.network.state_dict()
-
-    def load_state_dict(self, state) -> None:
-        self.network.load_state_dict(state)
+    def prepare(self, x):
+        """Images (N, 28, 28) or (N, 1, 28, 28) -> (N, 1, 28, 28)."""
+        return x.reshape(len(x), 1, 28, 28)
 
 
 def train(config) -> dict:

@@ -7,6 +7,8 @@ accuracy is followed per epoch; the test set is scored once, at the end.
 
 from __future__ import annotations
 
+from solver.nn.classifier import Classifier
+
 SUMMARY = "MLP on MNIST in NumPy (ReLU, softmax cross-entropy, SGD with momentum)"
 
 DEFAULTS = {
@@ -22,7 +24,7 @@ DEFAULTS = {
 }
 
 
-class MLP:
+class MLP(Classifier):
     """Fully connected layers with an activation between them and softmax cross-entropy on
     top. Usage per mini-batch: zero_grads(); forward(x); get_loss(y); backward(); step()."""
 
@@ -32,9 +34,6 @@ class MLP:
 
         from solver.nn.activations import ReLU, Sigmoid, Tanh
         from solver.nn.linear import Linear
-        from solver.nn.loss import SoftmaxCrossEntropy
-        from solver.nn.optim import SGD
-        from solver.nn.sequential import Sequential
 
         activations = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
         if activation not in activations:
@@ -45,38 +44,11 @@ class MLP:
             layers.append(Linear(n_in, n_out, init=init, rng=rng, input_grad=i > 0))
             if i < len(sizes) - 2:
                 layers.append(activations[activation]())
-        self.network = Sequential(layers)
-        self.criterion = SoftmaxCrossEntropy()
-        self.optimizer = SGD(layers, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        super().__init__(layers, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-    def forward(self, x):
-        """Logits for a batch of images (N, 28, 28) or rows (N, 784)."""
-        self.logits = self.network.forward(x.reshape(len(x), -1))
-        return self.logits
-
-    def get_loss(self, labels) -> float:
-        """Mean cross-entropy of the last forward pass."""
-        return self.criterion.forward(self.logits, labels)
-
-    def get_error(self, labels) -> float:
-        """Fraction of the last forward pass's samples classified wrongly."""
-        return float((self.logits.argmax(axis=1) != labels).mean())
-
-    def backward(self) -> None:
-        """Gradients of the last get_loss with respect to every weight and bias."""
-        self.network.backward(self.criterion.backward())
-
-    def step(self) -> None:
-        self.optimizer.step()
-
-    def zero_grads(self) -> None:
-        self.network.zero_grads()
-
-    def state_dict(self):
-        return self.network.state_dict()
-
-    def load_state_dict(self, state) -> None:
-        self.network.load_state_dict(state)
+    def prepare(self, x):
+        """Images (N, 28, 28) or rows (N, 784) -> rows."""
+        return x.reshape(len(x), -1)
 
 
 def train(config) -> dict:

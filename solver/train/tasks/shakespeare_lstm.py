@@ -377,6 +377,7 @@ def train_numpy(config, text: str) -> dict:
     from solver.train.atomic import atomic_path, write_json
     from solver.train.generate import sample_numpy
     from solver.train.runs import Run
+    from solver.train.tasks._numpy_loop import resume
 
     options = config.extra
     vocabulary, codes = encode_text(text)
@@ -391,12 +392,8 @@ def train_numpy(config, text: str) -> dict:
     steps = batches_per_epoch(len(train_codes), n_streams, seq_len)
     total_steps = steps * config.epochs
 
-    first_epoch, elapsed, val_loss = 1, 0.0, None
-    checkpoint = run.load_checkpoint()
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        model.optimizer.load_state_dict(checkpoint["optimizer"])
-        first_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_s"]
+    first_epoch, elapsed = resume(run, model)
+    val_loss = None
 
     for epoch in range(first_epoch, config.epochs + 1):
         started = time.perf_counter()
