@@ -30,6 +30,8 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/library.py
+	$(BIN)/python benchmarks/network.py
 
 clean:
 	rm -rf $(VENV) keys
