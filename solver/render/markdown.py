@@ -21,6 +21,31 @@ def _cell(latex: str) -> str:
     return latex.replace("|", r"\vert ")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
+
+
+def _prose(text: str) -> str:
+    """Plain text as Markdown that shows it verbatim on one line (table cells included): a
+    sentence typeset as math (\\text{…}) would never wrap."""
+    return " ".join(_MARKDOWN_SPECIAL.sub(r"\\\1", text).split())
+
+
+def _prose_answer(result, name: str) -> str | None:
+    """The answer as prose when it is plain text (a `text` answer, an explanation), else None."""
+    value = result.answers[name]
+    if isinstance(value, str) and name not in result.solution.answer_latex:
+        return _prose(value)
+    return None
+
+
+def _answer_cell(result, name: str) -> str:
+    prose = _prose_answer(result, name)
+    if prose is not None:
+        return f"**{name}**: {prose}"
+    latex = result.solution.answer_latex.get(name) or values.latex(result.answers[name], result.decimals)
+    return f"**{name}** = ${_cell(latex)}$"
+
+
 SUMMARY_LIMIT = 6
 
 
@@ -66,10 +91,8 @@ class MarkdownWriter:
             if result.error is not None:
                 self.emit(f"| {label} | *error:* {result.error.message.replace('|', '/')} |")
                 continue
-            shown = "<br>".join(
-                "…" if name is None else
-                f"**{name}** = ${_cell(result.solution.answer_latex.get(name) or values.latex(result.answers[name], result.decimals))}$"
-                for name in summary_names(result))
+            shown = "<br>".join("…" if name is None else _answer_cell(result, name)
+                                for name in summary_names(result))
             self.emit(f"| {label} | {shown} |")
         self.emit("")
         for result in file_result.problems:
@@ -110,6 +133,10 @@ class MarkdownWriter:
             self.emit("")
         self.emit("**Answer**", "")
         for name, value in result.answers.items():
+            prose = _prose_answer(result, name)
+            if prose is not None:
+                self.emit(f"- **{name}**: {prose}")
+                continue
             latex = solution.answer_latex.get(name) or values.latex(value, decimals)
             self.emit(f"- **{name}** = $\\boldsymbol{{{latex}}}$" if not is_matrix(value)
                       else f"- **{name}** =", *([] if not is_matrix(value) else ["", f"$$\n{latex}\n$$", ""]))
