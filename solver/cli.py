@@ -325,7 +325,7 @@ def _flag_value(text: str):
 
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):  # `0x_`: PyYAML's int() fails
         return text
     return text if value is None else value
 

@@ -40,7 +40,9 @@ class LineMap:
         return self._lines.get((), None)
 
 
-def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int]) -> None:
+def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int],
+          scalars: list) -> None:
+    """Record the line of every key and item below `node`, and collect its scalar nodes."""
     import yaml
 
     budget[0] -= 1
@@ -53,11 +55,27 @@ def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int]) 
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(id(key_node))
             lines.record(path + (key,), key_node.start_mark.line + 1)
-            _walk(value_node, path + (key,), lines, budget, seen)
+            _walk(value_node, path + (key,), lines, budget, seen, scalars)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines.record(path + (index,), item.start_mark.line + 1)
-            _walk(item, path + (index,), lines, budget, seen)
+            _walk(item, path + (index,), lines, budget, seen, scalars)
+    else:
+        scalars.append(node)
+
+
+def _unreadable_scalar(scalars: list):
+    """The first scalar PyYAML's safe constructor rejects with a plain exception (`0x_` as a
+    hexadecimal integer, `2001-13-40` as a date), with the reason; None when every one reads."""
+    import yaml
+
+    constructor = yaml.constructor.SafeConstructor()
+    for node in scalars:
+        try:
+            constructor.construct_object(node)
+        except (ValueError, TypeError, OverflowError) as exc:
+            return node, exc
+    return None
 
 
 def safe_loader_class():
@@ -79,8 +97,18 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
         if node is None:
             return None, lines
         lines.record((), node.start_mark.line + 1)
-        _walk(node, (), lines, [MAX_YAML_NODES], set())
-        data = loader.construct_document(node)
+        scalars: list = []
+        _walk(node, (), lines, [MAX_YAML_NODES], set(), scalars)
+        try:
+            data = loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError):  # PyYAML's own checks raise plain errors
+            found = _unreadable_scalar(scalars)
+            if found is None:
+                raise
+            bad, reason = found
+            raise BadInput(f"YAML value {bad.value!r} cannot be read as {bad.tag.rsplit(':', 1)[-1]}: "
+                           f"{reason} (quote it to keep it as text)", file=file,
+                           line=bad.start_mark.line + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()

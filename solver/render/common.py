@@ -8,7 +8,7 @@ from . import values
 
 def _value_formatter(latex: bool):
     def format_value(value, decimals, as_latex):
-        return values.latex(value, decimals) if as_latex else values.text(value, decimals)
+        return values.latex(value, decimals) if as_latex else values.unicode_minus(values.text(value, decimals))
     return format_value
 
 
@@ -23,7 +23,7 @@ def formula_chain(formula, decimals: int, latex: bool) -> list[str]:
         substituted = write(formula.expr, formula.bindings, decimals, fmt)
         if substituted != symbolic:
             parts.append(substituted)
-    result = values.latex(formula.value, decimals) if latex else values.text(formula.value, decimals)
+    result = values.latex(formula.value, decimals) if latex else values.unicode_minus(values.text(formula.value, decimals))
     if result != parts[-1]:
         parts.append(result)
     return parts

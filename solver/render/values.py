@@ -7,6 +7,7 @@ sympy object is actually met.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -151,6 +152,16 @@ def jsonable(value: Any) -> Any:
         return str(value)
 
 
+_UNARY_MINUS = re.compile(r"(^|[\s(\[,;])-(?=[\w.∞(])")
+
+
+def unicode_minus(text: str) -> str:
+    """Signs of negative numbers and negated terms as the minus sign (−) that the formulas use,
+    so that `(−3) − 0.1·(−0.02)` ends in `= −2.9975`, not `-2.9975`; an exponent's sign (1e-5)
+    is kept. Answer lines keep ASCII, to be copied."""
+    return _UNARY_MINUS.sub("\\1−", text)
+
+
 def sympy_text(value: Any, plain: bool = False) -> str:
     """A sympy object as a one-line string (`plain`: parseable ASCII, else Unicode)."""
     import sympy
@@ -161,4 +172,7 @@ def sympy_text(value: Any, plain: bool = False) -> str:
         pretty = sympy.pretty(value, use_unicode=True, wrap_line=False, order="none")
     except Exception:  # pretty-printing is cosmetic; fall back to the plain string
         pretty = "\n"
-    return pretty if "\n" not in pretty else sympy.sstr(value, order="none")
+    if "\n" in pretty:  # powers and fractions spread over lines: one line, x^2 and a/b
+        pretty = sympy.sstr(value, order="none").replace("**", "^").replace("*", "·")
+    # The same signs as dlsolve's own formulas: · for products, − for subtraction and negation.
+    return unicode_minus(pretty.replace("⋅", "·").replace(" - ", " − "))

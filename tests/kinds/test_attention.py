@@ -169,9 +169,9 @@ query), d_k the width of a head's queries.
   6. Row 2: its largest scaled score.
      m = max(0, 0.7071) = 0.7071
   7. Shift by it:
-     u = z − m = [0, 0.7071] − 0.7071 = [-0.7071, 0]
+     u = z − m = [0, 0.7071] − 0.7071 = [−0.7071, 0]
   8. Exponentials:
-     e = exp(u) = exp([-0.7071, 0]) = [0.4931, 1]
+     e = exp(u) = exp([−0.7071, 0]) = [0.4931, 1]
   9. Their sum:
      Σe = Σ e = Σ [0.4931, 1] = 1.4931
   10. Row 2 of the weights: each exponential over the sum.
