@@ -206,6 +206,8 @@ def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
 def _validate_given(kind, given: dict, lines: LineMap, prefix: tuple):
     from pydantic import ValidationError
 
+    # `field: null` (or an empty `field:`) means the field is not given: its default applies.
+    given = {key: value for key, value in given.items() if value is not None}
     try:
         return kind.input_model.model_validate(given)
     except ValidationError as exc:

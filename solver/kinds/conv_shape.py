@@ -34,6 +34,16 @@ _FIELD_MINIMUM = {"kernel": 1, "stride": 1, "dilation": 1, "output_padding": 0}
 _MAX_SEARCH = 2_000_000  # candidate combinations tried when several fields are unknown
 
 
+def _no_padding_word(value, name: str):
+    """same, valid and full name paddings: as a size they would be read as symbols and then
+    taken for padding rules, so they are refused outside `padding`."""
+    for size in value if isinstance(value, list) else [value]:
+        if isinstance(size, str) and size.lower() in _PADDING_WORDS:
+            raise ValueError(f"{name} cannot be {size!r}: same, valid and full are values of `padding`; "
+                             "a symbol for a size needs another name")
+    return value
+
+
 class ConvShapeInput(KindInput):
     input: Any
     kernel: Any
@@ -51,22 +61,24 @@ class ConvShapeInput(KindInput):
     @field_validator("input")
     @classmethod
     def _input(cls, value):
-        return parse_shape(value, name="input")
+        return _no_padding_word(parse_shape(value, name="input"), "input")
 
     @field_validator("output")
     @classmethod
     def _output(cls, value):
-        return None if value is None else parse_shape(value, name="output")
+        return None if value is None else _no_padding_word(parse_shape(value, name="output"), "output")
 
     @field_validator("kernel", "stride", "dilation", "output_padding")
     @classmethod
     def _sizes(cls, value, info):
-        minimum = _FIELD_MINIMUM[info.field_name]
+        name, minimum = info.field_name, _FIELD_MINIMUM[info.field_name]
         if isinstance(value, (list, tuple)):
-            return [int_or_unknown(v, name=info.field_name, minimum=minimum) for v in value]
-        if isinstance(value, str) and any(sep in value for sep in "x×,"):
-            return parse_shape(value, name=info.field_name, minimum=minimum)
-        return int_or_unknown(value, name=info.field_name, minimum=minimum)
+            sizes = [int_or_unknown(v, name=name, minimum=minimum) for v in value]
+        elif isinstance(value, str) and any(sep in value for sep in "x×,"):
+            sizes = parse_shape(value, name=name, minimum=minimum)
+        else:
+            sizes = int_or_unknown(value, name=name, minimum=minimum)
+        return _no_padding_word(sizes, name)
 
     @field_validator("padding")
     @classmethod
@@ -86,7 +98,8 @@ class ConvShapeInput(KindInput):
     @field_validator("filters")
     @classmethod
     def _filters(cls, value):
-        return None if value is None else int_or_unknown(value, name="filters", minimum=1)
+        return None if value is None else _no_padding_word(int_or_unknown(value, name="filters", minimum=1),
+                                                           "filters")
 
     @field_validator("op")
     @classmethod
@@ -520,9 +533,17 @@ def _solve_symbolic(sol: Solution, given: ConvShapeInput, layout: Layout, settin
     def sym(value):
         return sympy.Symbol(value) if isinstance(value, str) else sympy.Integer(value)
 
-    # Built unevaluated so the formula reads as taught: ⌊(H + 2P − D(K − 1) − 1)/S⌋ + 1.
-    add = lambda *a: sympy.Add(*a, evaluate=False)  # noqa: E731
-    mul = lambda *a: sympy.Mul(*a, evaluate=False)  # noqa: E731
+    # Built unevaluated so the formula reads as taught: ⌊(H + 2P − D(K − 1) − 1)/S⌋ + 1. Parts
+    # made of numbers only are evaluated: ⌊31/S⌋ + 1 reads better than ⌊(32 − 1·(1 − 1) − 1)/S⌋ + 1,
+    # and sympy's assumptions are unreliable on unevaluated numeric terms such as 1·(1 − 1).
+    def symbolic(args) -> bool:
+        return any(getattr(a, "free_symbols", None) for a in args)
+
+    def add(*args):
+        return sympy.Add(*args, evaluate=not symbolic(args))
+
+    def mul(*args):
+        return sympy.Mul(*args, evaluate=not symbolic(args))
     sizes = []
     for s, label, name in zip(settings, layout.labels, layout.names):
         h, k, st, d, a = sym(s.size), sym(s.kernel), sym(s.stride), sym(s.dilation), sym(s.output_padding)

@@ -88,7 +88,7 @@ class DeriveInput(KindInput):
         "in_out", description="linear-square-error: in_out y = Wᵀx + b, out_in y = Wx + b")
     at: dict[str, Any] | None = Field(None, description="with expression: values of the symbols at which "
                                                         "the derivative is also evaluated")
-    seed: int = Field(0, description="seed of the random instance used for the numerical check")
+    seed: int = Field(0, ge=0, description="seed of the random instance used for the numerical check")
 
     @field_validator("template")
     @classmethod

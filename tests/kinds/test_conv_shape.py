@@ -168,6 +168,32 @@ def test_symbolic_formula_agrees_with_numbers():
         assert sympy.floor(argument) + 1 == numeric
 
 
+def test_numbers_mixed_with_symbols_are_evaluated_and_agree_with_torch():
+    """Known sizes with a symbolic stride: the numeric parts are worked out (⌊31/S⌋ + 1, not
+    ⌊(32 + 2·0 − 1·(1 − 1) − 1)/S⌋ + 1), and the formula gives PyTorch's size for every S."""
+    import sympy
+
+    from solver.parse import make_symbol, parse_expression
+
+    answers = conv_shape(input="3x32x32", kernel=[1, 2], stride=["S", "T"], padding=0, filters=6)
+    assert answers["output"] == ["6", "floor(31/S) + 1", "floor(30/T) + 1"]
+    # The safe parser has no floor: read the floor's argument.
+    height, width = (parse_expression(text[len("floor("):text.rindex(")")]) for text in answers["output"][1:])
+    for stride in range(1, 9):
+        shape = F.conv2d(torch.empty(1, 3, 32, 32, device="meta"), torch.empty(6, 3, 1, 2, device="meta"),
+                         stride=stride).shape
+        assert sympy.floor(height.subs(make_symbol("S"), stride)) + 1 == shape[2]
+        assert sympy.floor(width.subs(make_symbol("T"), stride)) + 1 == shape[3]
+
+
+@pytest.mark.parametrize("field", ["input", "kernel", "stride", "dilation", "filters", "output"])
+def test_padding_words_are_refused_as_sizes(field):
+    given = dict(input="3x32x32", kernel=3, output="?x30x30" if field != "output" else "same")
+    given[field] = "full" if field != "output" else "same"
+    with pytest.raises(ValueError, match="values of `padding`"):
+        ConvShapeInput.model_validate(given)
+
+
 def test_several_stride_solutions_are_all_listed():
     # 11 wide, kernel 3: strides 5, 6, 7 and 8 all give 2 outputs (the floor absorbs the rest).
     answer = conv_shape(input=11, kernel=3, output=2, stride="?")["stride"]
