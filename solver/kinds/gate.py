@@ -265,7 +265,8 @@ def compare_claim(name: str, claimed, computed, result) -> bool | None:
         return None
     try:
         given = GateInput.model_validate(result.given)
-        layers = [{"W": claims[f"W{l}"], "b": claims.get(f"b{l}", 0)} for l in range(1, count + 1)]
+        layers = [LayerWeights.model_validate({"W": claims[f"W{l}"], "b": claims.get(f"b{l}", 0)})
+                  for l in range(1, count + 1)]  # a claim is untrusted input too
         n_inputs, _ = search.GATES[given.gate]
         weights, biases = normalize_network(layers, n_inputs, given.weights)
     except (BadInput, ValueError, TypeError, IndexError):
