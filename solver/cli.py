@@ -257,9 +257,19 @@ def _add_kind_commands(app: typer.Typer, command: Optional[str], names: list[str
     for name in chosen:
         kind = get_kind(name)
         app.command(
-            name=name, help=_kind_help(kind), short_help=kind.summary.split(";")[0],
+            name=name, help=_kind_help(kind), short_help=_first_clause(kind.summary),
             context_settings={"allow_extra_args": True, "ignore_unknown_options": True, **_CONTEXT},
         )(_make_kind_command(kind))
+
+
+def _first_clause(summary: str) -> str:
+    """A kind's summary up to its first `;` outside parentheses: the line in `dlsolve --help`."""
+    depth = 0
+    for index, char in enumerate(summary):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == ";" and depth == 0:
+            return summary[:index]
+    return summary.rstrip(".")
 
 
 def _kind_help(kind) -> str:

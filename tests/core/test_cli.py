@@ -181,3 +181,15 @@ def test_shared_conformance_of_built_kinds(tmp_path):
     answers = {p["id"]: p["answers"] for p in json.loads(result.stdout)["problems"]}
     assert answers["s004-3a-conv-unknowns-params-conv1"]["kernel"] == 7
     assert answers["s004-3a-conv-unknowns-params-conv2"]["padding"] == 1
+
+
+def test_top_level_help_lists_every_kind_in_whole_clauses():
+    from solver.registry import kind_names
+
+    result = run("--help")
+    assert result.returncode == 0
+    commands = result.stdout.split("Commands:", 1)[1]
+    for name in kind_names():
+        assert f"  {name} " in commands
+    # A summary is cut at its first ';' outside parentheses, never inside one.
+    assert commands.count("(") == commands.count(")")
