@@ -41,6 +41,7 @@ _FORMAT_OF_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "h
 
 OUT_OPTION = typer.Option(None, "-o", "--out-file", metavar="FILE|DIR/",
                           help="Write to FILE (one document) or DIR/ (one file per input).")
+DECIMALS_HELP = "Display and check precision when a problem or file sets none (default 4)."
 FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contained page) or json."
 
 
@@ -149,8 +150,7 @@ def build_app(command: Optional[str]) -> typer.Typer:
         format: Optional[Format] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         out: Optional[str] = OUT_OPTION,
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
-        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15,
-                                               help="Display precision when a file sets none (4)."),
+        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
     ) -> None:
         """Solve problem sets and show every step.
 
@@ -166,7 +166,7 @@ def build_app(command: Optional[str]) -> typer.Typer:
         paths: list[Path] = typer.Argument(..., help="Problem files or folders with `answer:` blocks."),
         format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text or json."),
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
-        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15),
+        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
     ) -> None:
         """Compare claimed answers with computed ones; exit 1 on any mismatch.
 
@@ -285,7 +285,7 @@ def _make_kind_command(kind):
         ctx: typer.Context,
         format: Optional[Format] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         out: Optional[str] = OUT_OPTION,
-        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15),
+        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
         find: Optional[str] = typer.Option(None, "--find", help="Field(s) to solve for: same as F: '?'."),
     ) -> None:
         from .pipeline import FileResult, solve_problem
