@@ -100,6 +100,40 @@ def test_interrupted_run_resumes_to_the_same_end_state(data_dir, tmp_path):
     assert history("broken") == history("straight")
 
 
+def test_killed_run_resumes_to_the_same_end_state(data_dir, tmp_path):
+    """A real kill: `dlsolve train` is stopped with SIGKILL once its first checkpoint is on disk,
+    then resumed with --resume; it ends exactly where an uninterrupted run ends."""
+    import signal
+    import time
+
+    def command(out, *extra):
+        return [sys.executable, "-m", "solver.cli", "train", "mnist-mlp-numpy", "--data-dir", str(data_dir),
+                "--limit", "20000", "--epochs", "4", "--seed", "3", "--out", str(out), *extra]
+
+    env = {**os.environ, "DLSOLVE_QUIET": "1", "OPENBLAS_NUM_THREADS": "1"}
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen(command(killed_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (killed_dir / "checkpoint.npz").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert not (killed_dir / "model.npz").exists()  # it really stopped before the end
+
+    resumed = subprocess.run(command(killed_dir, "--resume"), env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    final = lambda name: json.loads((tmp_path / name / "metrics.json").read_text())["final"]  # noqa: E731
+    assert final("killed")["test_accuracy"] == final("straight")["test_accuracy"]
+    assert final("killed")["val_loss"] == final("straight")["val_loss"]
+    with np.load(tmp_path / "straight" / "model.npz") as a, np.load(killed_dir / "model.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+
+
 def test_a_different_seed_gives_a_different_run(data_dir, tmp_path):
     a = _train("mnist-mlp-numpy", data_dir, tmp_path / "a", limit=500, epochs=1, seed=1)
     b = _train("mnist-mlp-numpy", data_dir, tmp_path / "b", limit=500, epochs=1, seed=2)
