@@ -43,6 +43,16 @@ class DlsolveError(Exception):
                 setattr(self, key, value)
         return self
 
+    def detached(self) -> "DlsolveError":
+        """The error as a record to keep in a result: without its traceback and the exception it
+        replaced. Those hold every frame of the failed solve, including the result that holds
+        this error — a cycle through pydantic-core's errors that the garbage collector cannot
+        see, so each failed problem would stay in memory."""
+        self.__traceback__ = None
+        self.__context__ = None
+        self.__cause__ = None
+        return self
+
     def where(self) -> str:
         """`file:line: problem id: field` as far as known."""
         parts = []

@@ -186,7 +186,7 @@ def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
                            f"{did_you_mean(unknown[0], names)}; answers: {', '.join(names[:12])}",
                            field="find", line=lines.line(prefix + ("find",)))
     except DlsolveError as exc:
-        result.error = exc.located(**where)
+        result.error = exc.located(**where).detached()
         result.solution = None
     except (RecursionError, MemoryError, OverflowError) as exc:
         result.error = BadInput(f"the problem is too large to solve ({type(exc).__name__})",
@@ -230,7 +230,7 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
             exc.located(file=problem_set.file, problem_id=str(raw_id) if raw_id is not None else f"#{index + 1}")
             result.problems.append(ProblemResult(id=str(raw_id) if raw_id is not None else f"#{index + 1}",
                                                  kind=raw.get("kind") if isinstance(raw, dict) else None,
-                                                 file=problem_set.file, error=exc,
+                                                 file=problem_set.file, error=exc.detached(),
                                                  line=problem_set.lines.line(prefix)))
             continue
         if only and problem["id"] not in only:
@@ -254,7 +254,7 @@ def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None
         text = read_text(path)
         problem_set = load_problem_set(text, str(path), base_dir=path.parent)
     except BadInput as exc:
-        return FileResult(str(path), error=exc.located(file=str(path)))
+        return FileResult(str(path), error=exc.located(file=str(path)).detached())
     return solve_problem_set(problem_set, only=only, decimals=decimals)
 
 

@@ -35,3 +35,22 @@ def test_unusable_values_are_bad_input(problem, field):
     result = solved(problem)
     assert result.error is not None and not isinstance(result.error, InternalError), result.error
     assert result.error.field == field and result.error.exit_code == 2
+
+
+def test_a_rejected_problem_leaves_nothing_alive():
+    """The error kept in a result holds no traceback: the frames of the failed solve (and the
+    result itself, through pydantic-core's error objects) would otherwise never be freed."""
+    import gc
+    import weakref
+
+    from solver.pipeline import solve_problem
+    from solver.spec import LineMap
+
+    problem = {"id": "p", "kind": "conv-design", "find": [],
+               "given": {"input": 32, "kernel": 5, "output": "same", "stride": 2.5}}
+    result = solve_problem(problem, file="f.yaml", lines=LineMap(), prefix=(), decimals=None)
+    assert result.error is not None and result.error.field == "stride"
+    alive = weakref.ref(result)
+    del result
+    gc.collect()
+    assert alive() is None
