@@ -57,3 +57,28 @@ def test_awkward_claimed_answers_are_compared_without_failing(name):
                 continue
             assert verdict in ("match", "mismatch", "error")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", kind_names())
+def test_awkward_pairs_of_field_values_never_give_an_internal_error(name):
+    """Two fields replaced at once (a number beside a symbol, a list beside a word), drawn
+    reproducibly by hypothesis."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    kind = get_kind(name)
+    fields = sorted(kind.input_model.model_fields)
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(st.tuples(st.sampled_from(fields), st.sampled_from(AWKWARD)),
+           st.tuples(st.sampled_from(fields), st.sampled_from(AWKWARD)))
+    def check(first, second):
+        given_values = copy.deepcopy(dict(kind.template or {}))
+        for field, value in (first, second):
+            given_values[field] = copy.deepcopy(value)
+        problem = {"id": "p", "kind": name, "given": given_values, "find": []}
+        result = solve_problem(problem, file="fuzz.yaml", lines=LineMap(), prefix=(), decimals=None)
+        assert not isinstance(result.error, InternalError), (given_values, str(result.error))
+
+    check()
