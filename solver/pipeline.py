@@ -123,6 +123,10 @@ def _envelope(raw: Any, index: int, problem_set: ProblemSet) -> dict:
     if not isinstance(given, dict):
         raise BadInput("`given` must be a mapping of the kind's fields", field="given",
                        line=lines.line(prefix + ("given",)))
+    names = [name for name in given if not isinstance(name, str)]
+    if names:
+        raise BadInput(f"`given` maps field names to values; {names[0]!r} is not a field name",
+                       field="given", line=lines.line(prefix + ("given", str(names[0]))))
     problem["given"] = given
     find = problem.get("find") or []
     if isinstance(find, str):
@@ -142,6 +146,10 @@ def _envelope(raw: Any, index: int, problem_set: ProblemSet) -> dict:
     for key in ("answer", "vary"):
         if problem.get(key) is not None and not isinstance(problem[key], dict):
             raise BadInput(f"`{key}` must be a mapping", field=key, line=lines.line(prefix + (key,)))
+        names = [name for name in (problem.get(key) or {}) if not isinstance(name, str)]
+        if names:
+            raise BadInput(f"`{key}` maps names to values; {names[0]!r} is not a name (quote it)",
+                           field=key, line=lines.line(prefix + (key,)))
     for key in ("title", "notes"):
         if problem.get(key) is not None and not isinstance(problem[key], (str, int, float)):
             raise BadInput(f"`{key}` must be text", field=key, line=lines.line(prefix + (key,)))

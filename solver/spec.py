@@ -55,6 +55,8 @@ def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int],
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(id(key_node))
             lines.record(path + (key,), key_node.start_mark.line + 1)
+            if isinstance(key_node, yaml.ScalarNode):
+                scalars.append(key_node)
             _walk(value_node, path + (key,), lines, budget, seen, scalars)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
