@@ -105,7 +105,7 @@ def _envelope(raw: Any, index: int, problem_set: ProblemSet) -> dict:
                            field=str(key), line=lines.line(prefix + (key,)))
     problem = dict(raw)
     for key, value in problem_set.defaults.items():
-        if key == "given" and isinstance(value, dict):
+        if key == "given" and isinstance(value, dict) and isinstance(problem.get("given"), (dict, type(None))):
             problem["given"] = {**value, **(problem.get("given") or {})}
         else:
             problem.setdefault(key, value)

@@ -185,7 +185,11 @@ def load_problem_set(text: str, file: str, base_dir: Path | None = None) -> Prob
         raise BadInput("`defaults` must be a mapping", file=file,
                        line=lines.line(("defaults",)), field="defaults")
     for key in defaults:
-        if key not in PROBLEM_KEYS or key in ("id", "answer", "vary"):
-            raise BadInput(f"`defaults` cannot set {key!r}{did_you_mean(str(key), PROBLEM_KEYS)}",
-                           file=file, line=lines.line(("defaults", key)), field=f"defaults.{key}")
+        if key in ("id", "answer", "vary"):
+            raise BadInput(f"`defaults` cannot set {key!r}: it belongs to each problem", file=file,
+                           line=lines.line(("defaults", key)), field=f"defaults.{key}")
+        if key not in PROBLEM_KEYS:
+            shared = [k for k in PROBLEM_KEYS if k not in ("id", "answer", "vary")]
+            raise BadInput(f"`defaults` cannot set {key!r}{did_you_mean(str(key), shared)}", file=file,
+                           line=lines.line(("defaults", str(key))), field=f"defaults.{key}")
     return ProblemSet(file, None if title is None else str(title), defaults, problems, lines, base_dir)

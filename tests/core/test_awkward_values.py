@@ -82,3 +82,46 @@ def test_awkward_pairs_of_field_values_never_give_an_internal_error(name):
         assert not isinstance(result.error, InternalError), (given_values, str(result.error))
 
     check()
+
+
+PROBLEM_KEYS = ["id", "kind", "title", "notes", "given", "find", "decimals", "round_intermediate",
+                "answer", "vary"]
+
+
+def test_awkward_problem_keys_and_defaults_never_give_an_internal_error():
+    """Whole problem files: the problem keys and the file's `defaults` set to awkward values,
+    solved and checked (2,000 files, drawn from a fixed seed)."""
+    import random
+
+    import yaml
+
+    from solver.check import check_problem
+    from solver.errors import DlsolveError
+    from solver.pipeline import solve_problem_set
+    from solver.spec import load_problem_set
+
+    rng = random.Random(0)
+    failures = []
+    for number in range(2000):
+        name = rng.choice(kind_names())
+        problem = {"id": f"p{number}", "kind": name, "given": copy.deepcopy(dict(get_kind(name).template or {}))}
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice(PROBLEM_KEYS)
+            value = copy.deepcopy(rng.choice(AWKWARD))
+            problem[key] = {rng.choice(["output", "x1", "J", "PE", "W1", "answer"]): value} \
+                if key in ("answer", "vary") and rng.random() < 0.7 else value
+        document = {"problems": [problem]}
+        if rng.random() < 0.3:
+            document["defaults"] = {rng.choice(PROBLEM_KEYS): copy.deepcopy(rng.choice(AWKWARD))}
+        text = yaml.safe_dump(document)
+        try:
+            results = solve_problem_set(load_problem_set(text, "f.yaml"))
+            for result in results.problems:
+                assert not isinstance(result.error, InternalError), str(result.error)
+                check_problem(result)
+        except DlsolveError as error:
+            if isinstance(error, InternalError):
+                failures.append(f"{text}\n{error}")
+        except Exception as exc:  # noqa: BLE001 - any other exception is the failure under test
+            failures.append(f"{text}\n{type(exc).__name__}: {exc}")
+    assert not failures, "\n\n".join(failures[:3])
