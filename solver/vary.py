@@ -107,6 +107,9 @@ def draw_variant(problem: dict, rng: random.Random, file: str, decimals) -> tupl
     requires = block.pop("require", []) or []
     if isinstance(requires, str):
         requires = [requires]
+    if not isinstance(requires, list) or not all(isinstance(c, str) for c in requires):
+        raise BadInput("`require` is a condition or a list of them, e.g. integer(output)",
+                       field="vary.require", problem_id=problem["id"])
     unknown = [name for name in block if name not in (problem.get("given") or {})]
     if unknown:
         raise BadInput(f"vary names {unknown[0]!r}, which is not a `given` field of this problem",

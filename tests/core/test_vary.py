@@ -51,3 +51,12 @@ def test_impossible_block_is_reported(tmp_path):
     result = run("vary", str(source), "--count", "1", "--seed", "1", "-o", f"{tmp_path}/out/")
     assert result.returncode == 2
     assert "no valid variant after" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_require_that_is_not_a_condition_is_bad_input(tmp_path):
+    source = tmp_path / "require.yaml"
+    source.write_text("problems:\n  - id: q\n    kind: conv-shape\n    given: {input: 10, kernel: 3}\n"
+                      "    vary:\n      kernel: [3, 5]\n      require: 3\n")
+    result = run("vary", str(source), "--count", "1", "--seed", "1", "-o", f"{tmp_path}/out/")
+    assert result.returncode == 2, result.stderr
+    assert "field vary.require" in result.stderr and "Traceback" not in result.stderr
