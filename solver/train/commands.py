@@ -46,7 +46,7 @@ def train(
     epochs: Optional[int] = typer.Option(None, min=1, help="Training epochs (task default if omitted)."),
     batch_size: Optional[int] = typer.Option(None, min=1, help="Mini-batch size."),
     lr: Optional[float] = typer.Option(None, min=0.0, help="Learning rate."),
-    seed: int = typer.Option(0, help="Random seed: the same seed gives the same run."),
+    seed: int = typer.Option(0, min=0, help="Random seed: the same seed gives the same run."),
     device: Device = typer.Option(Device.auto, help="PyTorch tasks: where to train."),
     data_dir: Optional[Path] = typer.Option(
         None, help="Folder with mnist/, cifar-10-batches-py/, tinyshakespeare.txt "
@@ -135,7 +135,7 @@ def generate(
     prompt: str = typer.Option("ROMEO:", help="Text the sample starts from."),
     length: int = typer.Option(500, min=1, help="Number of characters to generate."),
     temperature: float = typer.Option(0.8, min=1e-6, help="Below 1: safer; above 1: wilder."),
-    seed: Optional[int] = typer.Option(None, help="Random seed for a repeatable sample."),
+    seed: Optional[int] = typer.Option(None, min=0, help="Random seed for a repeatable sample."),
 ) -> None:
     """Sample text from a trained character model.
 

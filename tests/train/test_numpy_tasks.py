@@ -257,3 +257,8 @@ def test_numpy_tasks_run_blas_on_one_thread_unless_told_otherwise():
 
     assert blas_threads(None) == "1"
     assert blas_threads("2") == "2"
+
+
+def test_negative_seed_is_a_usage_error(cli):
+    result = cli("train", "mnist-mlp-numpy", "--seed", "-1")
+    assert result.exit_code == 2 and "--seed" in result.output
