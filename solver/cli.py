@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -99,12 +100,25 @@ def emit(file_results, fmt: str, out: Optional[str]) -> None:
     if out.endswith(("/", os.sep)) or target.is_dir():
         for file_result in file_results:
             path = target / (Path(file_result.file).stem + _SUFFIX[fmt])
-            write_atomic(path, _render([file_result], fmt, target / "figures", "figures/"))
+            with _writing(path):
+                write_atomic(path, _render([file_result], fmt, target / "figures", "figures/"))
             typer.echo(f"wrote {path}", err=True)
         return
     figures = target.parent / f"{target.stem}_files"  # only Markdown writes figures here
-    write_atomic(target, _render(file_results, fmt, figures, f"{figures.name}/"))
+    with _writing(target):
+        write_atomic(target, _render(file_results, fmt, figures, f"{figures.name}/"))
     typer.echo(f"wrote {target}", err=True)
+
+
+@contextmanager
+def _writing(path: Path):
+    """A key or figure that cannot be written (no such folder, no permission, a full disk) is
+    the command line's mistake or the machine's state, not a bug: one message, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", file="command line",
+                       field="-o") from None
 
 
 def _exit_code(file_results) -> int:
@@ -228,7 +242,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
         from .render.vary import render_vary_report
         from .vary import make_variants
 
-        reports = make_variants(path, count, seed, Path(out))
+        with _writing(Path(out)):
+            reports = make_variants(path, count, seed, Path(out))
         render_vary_report(_console(), reports, Path(out))
 
     from .registry import kind_names

@@ -83,6 +83,9 @@ def train(
         final = run_task(config)
     except (UnknownTaskError, DataError) as error:
         raise _fail(str(error))
+    except OSError as error:  # a run folder that cannot be written (no permission, a full disk)
+        where = f" {error.filename}" if error.filename else ""
+        raise _fail(f"cannot write{where}: {error.strerror or error}")
     except KeyboardInterrupt:
         hint = f" --out {out}" if out else ""
         raise _fail(f"interrupted; continue with: dlsolve train {task} --resume{hint}",

@@ -193,3 +193,17 @@ def test_top_level_help_lists_every_kind_in_whole_clauses():
         assert f"  {name} " in commands
     # A summary is cut at its first ';' outside parentheses, never inside one.
     assert commands.count("(") == commands.count(")")
+
+
+def test_an_output_path_that_cannot_be_written_is_one_message(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for args in (["conv-shape", "--input", "10", "--kernel", "3", "-o", f"{blocker}/key.md"],
+                 ["solve", str(REPO / "problems" / "examples" / "conv-shape-variants.yaml"), "--format", "md",
+                  "-o", f"{blocker}/keys/"],
+                 ["vary", str(REPO / "problems" / "examples" / "conv-shape-variants.yaml"), "--count", "1",
+                  "--seed", "1", "-o", f"{blocker}/variants/"]):
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert f"cannot write {blocker}" in result.stderr and "Traceback" not in result.stderr
+        assert "internal error" not in result.stderr

@@ -262,3 +262,11 @@ def test_numpy_tasks_run_blas_on_one_thread_unless_told_otherwise():
 def test_negative_seed_is_a_usage_error(cli):
     result = cli("train", "mnist-mlp-numpy", "--seed", "-1")
     assert result.exit_code == 2 and "--seed" in result.output
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_message(cli, data_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = cli("train", "mnist-mlp-numpy", "--data-dir", data_dir, "--limit", 100, "--epochs", 1,
+                 "--out", blocker / "run")
+    assert result.exit_code == 2 and "cannot write" in result.output
