@@ -6,6 +6,7 @@ Each problem is validated and solved on its own, so one bad problem never stops 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,10 +217,28 @@ def _validate_given(kind, given: dict, lines: LineMap, prefix: tuple):
 
     # `field: null` (or an empty `field:`) means the field is not given: its default applies.
     given = {key: value for key, value in given.items() if value is not None}
+    for key, value in given.items():
+        path = _non_finite_path(value, (key,))
+        if path is not None:  # YAML's .nan and .inf: no exercise computes with them
+            field = ".".join(str(part) for part in path)
+            raise BadInput(f"{field} is not a finite number (.nan or .inf)", field=field,
+                           line=lines.line(prefix + path))
     try:
         return kind.input_model.model_validate(given)
     except ValidationError as exc:
         raise _pydantic_error(exc, lines, prefix, kind.input_model) from None
+
+
+def _non_finite_path(value, path: tuple) -> tuple | None:
+    """The path to the first NaN or infinity inside a given value (nested lists and mappings)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite_path(item, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
