@@ -78,31 +78,29 @@ def sample_torch(model, vocabulary: str, prompt: str, length: int, temperature: 
 def sample_numpy(params: dict, vocabulary: str, prompt: str, length: int, temperature: float,
                  seed: int | None) -> str:
     """Sampling from the NumPy model's arrays ('lstm.Wx', 'lstm.Wh', 'lstm.b', 'head.W',
-    'head.b'); one-hot inputs make x @ Wx a row lookup."""
+    'head.b'), stepping the same LSTMCell that was trained, on one-hot characters."""
     import numpy as np
 
-    from solver.nn.activations import sigmoid
+    from solver.nn.lstm import LSTMCell
 
     rng = np.random.default_rng(seed)
-    wx, wh, b = params["lstm.Wx"], params["lstm.Wh"], params["lstm.b"]
+    vocab_size, four_hidden = params["lstm.Wx"].shape
+    cell = LSTMCell(vocab_size, four_hidden // 4)
+    cell.params.update(Wx=params["lstm.Wx"], Wh=params["lstm.Wh"], b=params["lstm.b"])
     head_w, head_b = params["head.W"], params["head.b"]
-    hidden = wh.shape[0]
-    h = np.zeros(hidden, dtype=np.float64)
-    c = np.zeros(hidden, dtype=np.float64)
+    one_hot = np.eye(vocab_size)
+    h = np.zeros((1, four_hidden // 4))
+    c = np.zeros((1, four_hidden // 4))
 
     def step(code, h, c):
-        z = wx[code] + h @ wh + b
-        i, f, g, o = sigmoid(z[:hidden]), sigmoid(z[hidden:2 * hidden]), \
-            np.tanh(z[2 * hidden:3 * hidden]), sigmoid(z[3 * hidden:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        h, c, _ = cell.step(one_hot[code:code + 1], h, c)
         return h, c
 
     for code in encode_prompt(prompt, vocabulary):
         h, c = step(code, h, c)
     out = []
     for _ in range(length):
-        logits = (h @ head_w + head_b) / temperature
+        logits = (h[0] @ head_w + head_b) / temperature
         probs = np.exp(logits - logits.max())
         code = int(rng.choice(len(vocabulary), p=probs / probs.sum()))
         out.append(vocabulary[code])

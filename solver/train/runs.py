@@ -140,6 +140,14 @@ class Run:
         write_text(self.path("report.md"), report)
 
 
+def check_interrupt(config, epoch: int) -> None:
+    """For tests of --resume: stop as Ctrl-C would, right after the checkpoint of epoch
+    `interrupt_after` (a task option no user sets)."""
+    stop_after = config.extra.get("interrupt_after")
+    if stop_after is not None and epoch == stop_after and epoch < config.epochs:
+        raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
+
+
 def default_run_dir(task: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     directory = RUNS_ROOT / f"{task}-{stamp}"

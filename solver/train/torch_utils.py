@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from solver.train.data import DataError
+from solver.train.runs import ProgressBar, Run, check_interrupt
 
 CHECKPOINT_FILE = "checkpoint.pt"
 EVAL_BATCH = 1000
@@ -212,8 +213,6 @@ class NullRun:
         pass
 
     def progress(self, total: int, description: str):
-        from solver.train.runs import ProgressBar
-
         return ProgressBar(total, description, enabled=False)
 
     def finish(self, *args, **kwargs) -> None:
@@ -222,8 +221,6 @@ class NullRun:
 
 def open_run(config, env: Env):
     """Rank 0 creates (or reopens) the run folder; the others learn its path from rank 0."""
-    from solver.train.runs import Run
-
     run = None
     if env.is_main:
         run = Run.create(config.out, config.task, config.as_dict(), config.resume)
@@ -272,13 +269,6 @@ def save_model(run, env: Env, model, name: str = "model.pt") -> str:
 
 def unwrap(model):
     return getattr(model, "module", model)
-
-
-def check_interrupt(config, epoch: int) -> None:
-    """For tests of --resume: stop as Ctrl-C would, right after epoch `interrupt_after`."""
-    stop_after = config.extra.get("interrupt_after")
-    if stop_after is not None and epoch == stop_after and epoch < config.epochs:
-        raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
 
 
 # ----------------------------------------------------------------------------- classifiers

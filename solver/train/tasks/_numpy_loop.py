@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from solver.train.atomic import atomic_path
+from solver.train.runs import check_interrupt
 
 # MNIST pixel mean and standard deviation over the training set (of values in [0, 1]).
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -103,10 +104,7 @@ def fit(run, model, train: tuple, evaluation: dict[str, tuple], config) -> dict:
                       elapsed_s=round(elapsed, 2))
         run.save_checkpoint({"epoch": epoch, "elapsed_s": elapsed, "model": model.state_dict(),
                              "optimizer": model.optimizer.state_dict()})
-        interrupt_after = config.extra.get("interrupt_after")
-        if interrupt_after is not None and epoch == interrupt_after and epoch < config.epochs:
-            # For tests of --resume: stop as a Ctrl-C would, right after a checkpoint.
-            raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
+        check_interrupt(config, epoch)
 
     final = {}
     for name, (x, y) in evaluation.items():

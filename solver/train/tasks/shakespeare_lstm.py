@@ -149,10 +149,10 @@ def train_torch(config, text: str) -> dict:
 
     from solver.train.atomic import write_json
     from solver.train.generate import sample_torch
-    from solver.train.torch_utils import (SetupError, all_reduce_sum, check_interrupt,
-                                          count_parameters, epoch_generator, load_checkpoint,
-                                          open_run, save_checkpoint, save_model, setup,
-                                          teardown, wrap_ddp)
+    from solver.train.runs import check_interrupt
+    from solver.train.torch_utils import (SetupError, all_reduce_sum, count_parameters,
+                                          epoch_generator, load_checkpoint, open_run,
+                                          save_checkpoint, save_model, setup, teardown, wrap_ddp)
 
     options = config.extra
     env = setup(config, options["precision"])
@@ -376,7 +376,7 @@ def train_numpy(config, text: str) -> dict:
 
     from solver.train.atomic import atomic_path, write_json
     from solver.train.generate import sample_numpy
-    from solver.train.runs import Run
+    from solver.train.runs import Run, check_interrupt
     from solver.train.tasks._numpy_loop import resume
 
     options = config.extra
@@ -418,9 +418,7 @@ def train_numpy(config, text: str) -> dict:
                       elapsed_s=round(elapsed, 2))
         run.save_checkpoint({"epoch": epoch, "elapsed_s": elapsed, "model": model.state_dict(),
                              "optimizer": model.optimizer.state_dict()})
-        stop_after = options.get("interrupt_after")
-        if stop_after is not None and epoch == stop_after and epoch < config.epochs:
-            raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
+        check_interrupt(config, epoch)
 
     if val_loss is None:
         val_loss = evaluate_numpy(model, val_codes)
