@@ -116,6 +116,9 @@ def _writing(path: Path):
     the command line's mistake or the machine's state, not a bug: one message, exit 2."""
     try:
         yield
+    except (FileExistsError, NotADirectoryError):  # making the folders met a file on the way
+        raise BadInput(f"cannot write {path}: part of its folder path is a file, not a folder",
+                       file="command line", field="-o") from None
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}", file="command line",
                        field="-o") from None
