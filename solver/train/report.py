@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from solver.train.atomic import atomic_path
+from solver.output import atomic_path
 
 
 def loss_series(epochs: list[dict]) -> dict[str, list[float]]:

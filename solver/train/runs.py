@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from solver.train.atomic import atomic_path, write_json, write_text
+from solver.output import atomic_path, write_atomic, write_json
 
 RUNS_ROOT = Path("runs")
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -137,7 +137,7 @@ class Run:
         curves = plot_curves(self.epochs, self.path("curves.png"), title=self.task)
         report = render_report(self.task, self.config, self.epochs, self.final,
                                curves.name if curves else None, list(report_sections))
-        write_text(self.path("report.md"), report)
+        write_atomic(self.path("report.md"), report)
 
 
 def check_interrupt(config, epoch: int) -> None:

@@ -239,7 +239,7 @@ def save_checkpoint(run, env: Env, state: dict) -> None:
         return
     import torch
 
-    from solver.train.atomic import atomic_path
+    from solver.output import atomic_path
 
     with atomic_path(run.path(CHECKPOINT_FILE)) as temp:
         torch.save(state, temp)
@@ -260,7 +260,7 @@ def save_model(run, env: Env, model, name: str = "model.pt") -> str:
     if env.is_main:
         import torch
 
-        from solver.train.atomic import atomic_path
+        from solver.output import atomic_path
 
         with atomic_path(run.path(name)) as temp:
             torch.save(unwrap(model).state_dict(), temp)

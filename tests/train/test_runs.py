@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from solver.train import atomic
+from solver import output as atomic
 from solver.train.report import error_series, render_report
 from solver.train.runs import Run, format_metrics, progress_enabled
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from solver.train.atomic import atomic_path
+from solver.output import atomic_path
 from solver.train.runs import check_interrupt
 
 # MNIST pixel mean and standard deviation over the training set (of values in [0, 1]).

@@ -147,7 +147,7 @@ def train_torch(config, text: str) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from solver.train.atomic import write_json
+    from solver.output import write_json
     from solver.train.generate import sample_torch
     from solver.train.runs import check_interrupt
     from solver.train.torch_utils import (SetupError, all_reduce_sum, count_parameters,
@@ -374,7 +374,7 @@ def train_numpy(config, text: str) -> dict:
 
     import numpy as np
 
-    from solver.train.atomic import atomic_path, write_json
+    from solver.output import atomic_path, write_json
     from solver.train.generate import sample_numpy
     from solver.train.runs import Run, check_interrupt
     from solver.train.tasks._numpy_loop import resume
