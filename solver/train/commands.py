@@ -90,10 +90,11 @@ def train(
         hint = f" --out {out}" if out else ""
         raise _fail(f"interrupted; continue with: dlsolve train {task} --resume{hint}",
                     EXIT_INTERRUPTED)
-    import os
+    from solver.train.torch_utils import distributed_env, end_distributed_process
 
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
+    if distributed_env()[0] == 0:  # under torchrun only the first process reports
         _print_final(task, final)
+    end_distributed_process()
 
 
 def _one_blas_thread() -> None:

@@ -57,3 +57,24 @@ def test_two_cpu_processes_train_one_model(tmp_path, data_dir, monkeypatch):
                                   out=str(tmp_path / "single")))
     assert single["processes"] == 1
     assert final["test_loss"] == pytest.approx(single["test_loss"], abs=1e-3)
+
+
+def test_a_torchrun_process_ends_with_its_output_flushed_and_no_clean_up(tmp_path):
+    # The interpreter's clean-up is where gloo's worker threads could abort a finished run,
+    # so a process of a process group skips it; what it printed must still arrive.
+    script = ("import atexit, sys\n"
+              "from solver.train.torch_utils import end_distributed_process\n"
+              "atexit.register(lambda: print('clean-up ran'))\n"
+              "print('the final table', end='')\n"
+              "end_distributed_process(int(sys.argv[1]))\n"
+              "print(' and after it')\n")
+    inside = {**os.environ, "RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}
+    ended = subprocess.run([sys.executable, "-c", script, "3"], env=inside,
+                           capture_output=True, text=True, timeout=60)
+    assert (ended.returncode, ended.stdout) == (3, "the final table")
+
+    outside = {name: value for name, value in os.environ.items()
+               if name not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    alone = subprocess.run([sys.executable, "-c", script, "3"], env=outside,
+                           capture_output=True, text=True, timeout=60)
+    assert (alone.returncode, alone.stdout) == (0, "the final table and after it\nclean-up ran\n")

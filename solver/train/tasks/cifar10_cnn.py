@@ -178,13 +178,12 @@ def train(config) -> dict:
 
     from solver.train.data import load_cifar10
     from solver.train.torch_utils import (Learner, count_parameters, evaluate, fit_classifiers,
-                                          open_run, save_model, setup, teardown,
-                                          to_device_tensors)
+                                          open_run, save_model, to_device_tensors,
+                                          training_session)
 
     config = config.with_defaults(defaults_for(config))
     options = config.extra
-    env = setup(config, options["precision"])
-    try:
+    with training_session(config, options["precision"]) as env:
         cifar = load_cifar10(config.data_dir, config.cifar_dir)
         x, y = cifar["train"]
         if config.limit:
@@ -235,5 +234,3 @@ def train(config) -> dict:
             f"{env.describe()} with {final['train_samples']} images; classes: "
             f"{', '.join(cifar['classes'])}."))])
         return {**final, "run_dir": str(run.dir)}
-    finally:
-        teardown(env)

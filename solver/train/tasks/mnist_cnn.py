@@ -100,13 +100,12 @@ def mnist_tensors(config, env):
 def train(config) -> dict:
     import torch
 
-    from solver.train.torch_utils import (Learner, fit_classifiers, open_run, save_model, setup,
-                                          teardown)
+    from solver.train.torch_utils import (Learner, fit_classifiers, open_run, save_model,
+                                          training_session)
 
     config = config.with_defaults(DEFAULTS)
     options = config.extra
-    env = setup(config, options["precision"])
-    try:
+    with training_session(config, options["precision"]) as env:
         data, prepare = mnist_tensors(config, env)
         run = open_run(config, env)
         learners = []
@@ -135,8 +134,6 @@ def train(config) -> dict:
                       "the official 10,000 test images."),
         ])
         return {**final, "run_dir": str(run.dir)}
-    finally:
-        teardown(env)
 
 
 def comparison(learners, final: dict) -> str:

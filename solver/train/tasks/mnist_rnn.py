@@ -57,14 +57,13 @@ def train(config) -> dict:
 
     from solver.train.tasks.mnist_cnn import mnist_tensors, one_cycle
     from solver.train.torch_utils import (Learner, SetupError, count_parameters,
-                                          fit_classifiers, open_run, save_model, setup, teardown)
+                                          fit_classifiers, open_run, save_model, training_session)
 
     config = config.with_defaults(DEFAULTS)
     options = config.extra
     if config.cell not in ("lstm", "gru"):
         raise SetupError(f"--cell must be lstm or gru, not {config.cell!r}")
-    env = setup(config, options["precision"])
-    try:
+    with training_session(config, options["precision"]) as env:
         data, prepare = mnist_tensors(config, env)
         run = open_run(config, env)
         model = row_net(config.cell, options["hidden"]).to(env.device)
@@ -81,5 +80,3 @@ def train(config) -> dict:
             f"{config.lr:g}, gradient norm clipped at {options['clip_norm']}. Trained on "
             f"{env.describe()} with {final['train_samples']} images."))])
         return {**final, "run_dir": str(run.dir)}
-    finally:
-        teardown(env)

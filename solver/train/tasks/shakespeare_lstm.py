@@ -152,11 +152,10 @@ def train_torch(config, text: str) -> dict:
     from solver.train.runs import check_interrupt
     from solver.train.torch_utils import (SetupError, all_reduce_sum, count_parameters,
                                           epoch_generator, load_checkpoint, open_run,
-                                          save_checkpoint, save_model, setup, teardown, wrap_ddp)
+                                          save_checkpoint, save_model, training_session, wrap_ddp)
 
     options = config.extra
-    env = setup(config, options["precision"])
-    try:
+    with training_session(config, options["precision"]) as env:
         vocabulary, codes = encode_text(text)
         train_codes, val_codes = split_text(codes)
         if config.limit:
@@ -249,8 +248,6 @@ def train_torch(config, text: str) -> dict:
                 ("Sample", sample_section(sample)),
             ])
         return {**final, "run_dir": str(run.dir)}
-    finally:
-        teardown(env)
 
 
 def evaluate(model, val_codes, env, n_streams: int = 16, chunk: int = 500) -> float:
