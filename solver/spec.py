@@ -40,9 +40,8 @@ class LineMap:
         return self._lines.get((), None)
 
 
-def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int],
-          scalars: list) -> None:
-    """Record the line of every key and item below `node`, and collect its scalar nodes."""
+def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int]) -> None:
+    """Record the line of every key and item below `node`."""
     import yaml
 
     budget[0] -= 1
@@ -55,24 +54,39 @@ def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int],
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(id(key_node))
             lines.record(path + (key,), key_node.start_mark.line + 1)
-            if isinstance(key_node, yaml.ScalarNode):
-                scalars.append(key_node)
-            _walk(value_node, path + (key,), lines, budget, seen, scalars)
+            _walk(value_node, path + (key,), lines, budget, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines.record(path + (index,), item.start_mark.line + 1)
-            _walk(item, path + (index,), lines, budget, seen, scalars)
-    else:
-        scalars.append(node)
+            _walk(item, path + (index,), lines, budget, seen)
 
 
-def _unreadable_scalar(scalars: list):
-    """The first scalar PyYAML's safe constructor rejects with a plain exception (`0x_` as a
-    hexadecimal integer, `2001-13-40` as a date), with the reason; None when every one reads."""
+def _scalar_nodes(node):
+    """Every scalar node below `node` (keys included), in document order; aliases once."""
+    import yaml
+
+    pending, seen = [node], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            yield node
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(child for pair in reversed(node.value) for child in reversed(pair))
+        else:
+            pending.extend(reversed(node.value))
+
+
+def _unreadable_scalar(root):
+    """The first scalar below `root` that PyYAML's safe constructor rejects with a plain
+    exception (`0x_` as a hexadecimal integer, `2001-13-40` as a date), with the reason; None
+    when every one reads. Looked for only after the document failed to construct."""
     import yaml
 
     constructor = yaml.constructor.SafeConstructor()
-    for node in scalars:
+    for node in _scalar_nodes(root):
         try:
             constructor.construct_object(node)
         except (ValueError, TypeError, OverflowError) as exc:
@@ -99,12 +113,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
         if node is None:
             return None, lines
         lines.record((), node.start_mark.line + 1)
-        scalars: list = []
-        _walk(node, (), lines, [MAX_YAML_NODES], set(), scalars)
+        _walk(node, (), lines, [MAX_YAML_NODES], set())
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError):  # PyYAML's own checks raise plain errors
-            found = _unreadable_scalar(scalars)
+            found = _unreadable_scalar(node)
             if found is None:
                 raise
             bad, reason = found

@@ -6,24 +6,22 @@ from ..formula import Num, Sym, to_latex, to_text
 from . import values
 
 
-def _value_formatter(latex: bool):
-    def format_value(value, decimals, as_latex):
-        return values.latex(value, decimals) if as_latex else values.unicode_minus(values.text(value, decimals))
-    return format_value
+def _format_value(value, decimals: int, as_latex: bool) -> str:
+    """A number or array as a formula shows it: LaTeX, or text with the formulas' minus sign."""
+    return values.latex(value, decimals) if as_latex else values.unicode_minus(values.text(value, decimals))
 
 
 def formula_chain(formula, decimals: int, latex: bool) -> list[str]:
     """The parts of `lhs = expr = expr(numbers) = value`, without repeats."""
     write = to_latex if latex else to_text
-    fmt = _value_formatter(latex)
     lhs = write(formula.lhs)
     symbolic = write(formula.expr)
     parts = [lhs, symbolic]
     if formula.substitute and formula.bindings and not isinstance(formula.expr, (Num, Sym)):
-        substituted = write(formula.expr, formula.bindings, decimals, fmt)
+        substituted = write(formula.expr, formula.bindings, decimals, _format_value)
         if substituted != symbolic:
             parts.append(substituted)
-    result = values.latex(formula.value, decimals) if latex else values.unicode_minus(values.text(formula.value, decimals))
+    result = _format_value(formula.value, decimals, latex)
     if result != parts[-1]:
         parts.append(result)
     return parts
