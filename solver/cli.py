@@ -7,6 +7,7 @@ registers and imports only that kind, and renderers are imported when they are u
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -43,6 +44,24 @@ _FORMAT_OF_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "h
 OUT_OPTION = typer.Option(None, "-o", "--out-file", metavar="FILE|DIR/",
                           help="Write to FILE (one document) or DIR/ (one file per input).")
 DECIMALS_HELP = "Display and check precision when a problem or file sets none (default 4)."
+TIME_LIMIT_HELP = "Seconds each problem may take before it becomes an error entry (default 20; 0: no limit)."
+MEMORY_LIMIT_HELP = "Megabytes of memory each problem may take before it becomes an error entry (default 2048)."
+
+
+def _time_limit_option():
+    return typer.Option(20.0, "--time-limit", min=0, max=86400, metavar="SECONDS", help=TIME_LIMIT_HELP)
+
+
+def _memory_limit_option():
+    return typer.Option(2048, "--memory-limit", min=64, max=1_048_576, metavar="MB", help=MEMORY_LIMIT_HELP)
+
+
+def _limits(time_limit: float, memory_limit: int):
+    """The per-problem budget of SPEC §6; `--time-limit 0` turns it off (the work then runs in
+    this process, unguarded)."""
+    from .budget import Limits
+
+    return Limits(time_limit, memory_limit) if time_limit > 0 else None
 FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contained page) or json."
 
 
@@ -51,7 +70,9 @@ def _console(file=None, width: int | None = None):
 
     if file is not None:
         return Console(file=file, width=width or 100, color_system=None, highlight=False, soft_wrap=False)
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    console.on_broken_pipe = _output_closed  # rich would exit 1 without a word
+    return console
 
 
 def _pick_format(fmt: Optional[Format], out: Optional[str]) -> str:
@@ -85,10 +106,16 @@ def _render(file_results, fmt: str, figure_dir: Path | None = None, figure_prefi
 
 
 def emit(file_results, fmt: str, out: Optional[str]) -> None:
-    """Print to the terminal, or write one combined file, or one file per input (DIR/)."""
-    from .output import write_atomic
+    """Print to the terminal, or write one combined file, or one file per input (DIR/).
+    Figures a problem names by file go into the figures folder beside the key (the working
+    folder without -o); nothing replaces an input of the run or a special file (SPEC §6)."""
+    from .output import input_files, output_names, refuse_input, write_atomic, write_requested_figures
 
+    inputs = input_files(file_results)
+    problems = [problem for result in file_results for problem in result.problems]
     if out is None:
+        with _writing(Path.cwd(), field="figure"):
+            write_requested_figures(problems, Path.cwd(), inputs)
         if fmt == "text":
             from .render.terminal import render_terminal
 
@@ -97,31 +124,45 @@ def emit(file_results, fmt: str, out: Optional[str]) -> None:
             sys.stdout.write(_render(file_results, fmt))
         return
     target = Path(out)
-    if out.endswith(("/", os.sep)) or target.is_dir():
-        for file_result in file_results:
-            path = target / (Path(file_result.file).stem + _SUFFIX[fmt])
+    with _writing(target):
+        into_folder = out.endswith(("/", os.sep)) or target.is_dir()
+    if into_folder:
+        names = output_names([result.file for result in file_results], _SUFFIX[fmt])
+        for file_result, name in zip(file_results, names):
+            path = target / name
             with _writing(path):
-                write_atomic(path, _render([file_result], fmt, target / "figures", "figures/"))
+                refuse_input(path, inputs)
+                write_requested_figures(file_result.problems, path.parent / "figures", inputs)
+                write_atomic(path, _render([file_result], fmt, path.parent / "figures", "figures/"))
             typer.echo(f"wrote {path}", err=True)
         return
-    figures = target.parent / f"{target.stem}_files"  # only Markdown writes figures here
+    figures = target.parent / f"{target.stem}_files"
     with _writing(target):
+        refuse_input(target, inputs)
+        write_requested_figures(problems, figures, inputs)
         write_atomic(target, _render(file_results, fmt, figures, f"{figures.name}/"))
     typer.echo(f"wrote {target}", err=True)
 
 
 @contextmanager
-def _writing(path: Path):
-    """A key or figure that cannot be written (no such folder, no permission, a full disk) is
-    the command line's mistake or the machine's state, not a bug: one message, exit 2."""
+def _writing(path: Path, field: str = "-o"):
+    """A key or figure that cannot be written (no such folder, no permission, a full disk, a
+    name too long, a device or an input in its place) is the command line's mistake or the
+    machine's state, not a bug: one message, exit 2."""
+    from .output import SameAsInputError, SpecialFileError
+    from .pipeline import short_path
+
     try:
         yield
+    except (SameAsInputError, SpecialFileError, IsADirectoryError) as exc:
+        raise BadInput(f"will not write {short_path(exc.filename or path)}: {exc.strerror}",
+                       file="command line", field=field) from None
     except (FileExistsError, NotADirectoryError):  # making the folders met a file on the way
-        raise BadInput(f"cannot write {path}: part of its folder path is a file, not a folder",
-                       file="command line", field="-o") from None
+        raise BadInput(f"cannot write {short_path(path)}: part of its folder path is a file, not a folder",
+                       file="command line", field=field) from None
     except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", file="command line",
-                       field="-o") from None
+        raise BadInput(f"cannot write {short_path(path)}: {exc.strerror or exc}", file="command line",
+                       field=field) from None
 
 
 def _exit_code(file_results) -> int:
@@ -137,12 +178,12 @@ def _report_errors(file_results) -> None:
             typer.echo(f"error: {error}", err=True)
 
 
-def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int]):
+def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int], limits=None):
     from .pipeline import collect_paths, solve_file
 
     wanted = {part.strip() for part in only.split(",") if part.strip()} if only else None
     files = collect_paths(paths)
-    results = [solve_file(path, only=wanted, decimals=decimals) for path in files]
+    results = [solve_file(path, only=wanted, decimals=decimals, limits=limits) for path in files]
     if wanted:
         found = {p.id for r in results for p in r.problems}
         missing = sorted(wanted - found)
@@ -168,12 +209,14 @@ def build_app(command: Optional[str]) -> typer.Typer:
         out: Optional[str] = OUT_OPTION,
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
         decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
     ) -> None:
         """Solve problem sets and show every step.
 
         Example: dlsolve solve problems/course/ --format md -o keys/
         """
-        results = _solve_paths(paths, only, decimals)
+        results = _solve_paths(paths, only, decimals, _limits(time_limit, memory_limit))
         emit(results, _pick_format(format, out), out)
         _report_errors(results)
         raise typer.Exit(_exit_code(results))
@@ -184,6 +227,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
         format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text or json."),
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
         decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
     ) -> None:
         """Compare claimed answers with computed ones; exit 1 on any mismatch.
 
@@ -192,7 +237,7 @@ def build_app(command: Optional[str]) -> typer.Typer:
         from .check import check_problem
         from .render.check import render_check_json, render_check_text
 
-        results = _solve_paths(paths, only, decimals)
+        results = _solve_paths(paths, only, decimals, _limits(time_limit, memory_limit))
         reports = [check_problem(p) for r in results for p in r.problems if p.claimed or p.error]
         file_errors = [r.error for r in results if r.error is not None]
         if format == CheckFormat.json:
@@ -305,8 +350,10 @@ def _make_kind_command(kind):
         out: Optional[str] = OUT_OPTION,
         decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
         find: Optional[str] = typer.Option(None, "--find", help="Field(s) to solve for: same as F: '?'."),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
     ) -> None:
-        from .pipeline import FileResult, solve_problem
+        from .pipeline import FileResult, solve_within
         from .spec import LineMap
 
         given, positional = parse_flags(ctx.args)
@@ -322,11 +369,15 @@ def _make_kind_command(kind):
         for name in (find.split(",") if find else []):
             given[name.strip().replace("-", "_")] = "?"
         problem = {"id": kind.name, "kind": kind.name, "given": given, "find": []}
-        result = solve_problem(problem, file="command line", lines=LineMap(), prefix=(),
-                               decimals=decimals)
+        result = solve_within(_limits(time_limit, memory_limit), problem, file="command line",
+                              lines=LineMap(), prefix=(), decimals=decimals)
         results = [FileResult("command line", None, [result])]
-        emit(results, _pick_format(format, out), out)
-        if result.error is not None and (format not in (None, Format.text) or out):
+        chosen = _pick_format(format, out)
+        # The message of a rejected problem goes to stderr; a terminal page holding only that
+        # message is not printed (a JSON or file output still records the error entry).
+        if result.error is None or chosen != "text" or out:
+            emit(results, chosen, out)
+        if result.error is not None:
             typer.echo(f"error: {result.error}", err=True)
         raise typer.Exit(_exit_code(results))
 
@@ -396,21 +447,96 @@ def _first_command(argv: list[str]) -> Optional[str]:
 
 def main(argv: Optional[list[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    _signals_end_cleanly()
     try:
         app = build_app(_first_command(argv))
         app(args=argv, prog_name="dlsolve")
+    except SystemExit:
+        _flush_stdout()
+        raise
     except DlsolveError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except _Stopped as stop:  # SIGTERM / SIGHUP: temporary files are gone by now
+        typer.echo(f"stopped by signal {stop.signal_number}", err=True)
+        sys.exit(128 + stop.signal_number)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        _output_closed()
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC or (exc.errno == errno.EPIPE):
+            if exc.errno == errno.EPIPE:
+                _output_closed()
+            _silence_stdout()
+            typer.echo(f"error: cannot write the output: {exc.strerror}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        _internal(exc)
     except Exception as exc:  # a bug: say so, no traceback unless asked for
-        if os.environ.get("DLSOLVE_DEBUG"):
-            raise
-        typer.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in dlsolve; please "
-                   "report it (set DLSOLVE_DEBUG=1 for a traceback).", err=True)
-        sys.exit(EXIT_INTERNAL)
+        _internal(exc)
+    _flush_stdout()
+
+
+def _internal(exc: Exception) -> None:
+    if os.environ.get("DLSOLVE_DEBUG"):
+        raise exc
+    typer.echo(f"internal error ({type(exc).__name__}: {exc}). This is a bug in dlsolve; please "
+               "report it (set DLSOLVE_DEBUG=1 for a traceback).", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so that `finally` blocks (temporary
+    files) run before it ends."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+def _signals_end_cleanly() -> None:
+    import signal
+
+    def stop(signal_number, frame):
+        raise _Stopped(signal_number)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, stop)
+
+
+def _flush_stdout() -> None:
+    """Output still buffered is written now, so that a full disk or a closed pipe is reported
+    here as one message rather than by the interpreter on its way out."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _output_closed()
+    except OSError as exc:
+        _silence_stdout()
+        typer.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _output_closed() -> None:
+    """The reader of our output went away (`dlsolve … | head`): one message, exit 2."""
+    _silence_stdout()
+    try:
+        typer.echo("error: the output was closed before everything was written", err=True)
+    except OSError:
+        pass
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

@@ -148,9 +148,15 @@ FUNCTIONS: dict[str, Function] = {
 def define_function(name: str, function: Function) -> None:
     """Let a kind add a function (an activation, say) to the formula vocabulary."""
     existing = FUNCTIONS.get(name)
-    if existing is not None and existing != function:
+    # Compared as written: the same definition made again (by a budget worker, or a module
+    # imported twice) holds equal but distinct callables.
+    if existing is not None and _written(existing) != _written(function):
         raise ValueError(f"formula function {name!r} is already defined differently")
     FUNCTIONS[name] = function
+
+
+def _written(function: Function) -> tuple:
+    return function.text, function.latex, function.brackets
 
 
 def call(name: str, *args) -> Op:

@@ -151,3 +151,23 @@ class LayerWeights(KindInput):
     @classmethod
     def _bias(cls, value):
         return vector_value(value, name="b")
+
+
+_FIGURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def figure_file_name(value: Any, suffixes: tuple[str, ...], *, name: str) -> str:
+    """A figure's file name as a problem may give it: a plain name (letters, digits, `_`, `-`,
+    `.`; at most 100 characters) ending in one of `suffixes`. A problem file is untrusted, so
+    folders, `..`, `~` and absolute paths are refused: the figure goes only into the figures
+    folder beside the key (SPEC §6), and only `-o` chooses where output goes."""
+    text = str(value).strip() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+    if text is None:
+        raise ValueError(f"{name} must be a file name such as figure{suffixes[0]}")
+    if not _FIGURE_NAME.match(text) or ".." in text:
+        raise ValueError(f"{name} must be a plain file name such as figure{suffixes[0]} (letters, digits, "
+                         f"'_', '-', '.'; no folders, '..', '~' or absolute paths): it is written into the "
+                         f"figures folder beside the answer key, got {text[:60]!r}")
+    if not text.lower().endswith(suffixes):
+        raise ValueError(f"{name} must end in {', '.join(suffixes)}, got {text[:60]!r}")
+    return text

@@ -21,6 +21,9 @@ MAX_NODES = 600
 MAX_DEPTH = 60
 MAX_INTEGER_DIGITS = 100
 MAX_POWER_DIGITS = 2000  # a constant power may have at most this many digits
+MAX_EXPONENT = 1000  # x**n for a symbolic x, also when powers of powers multiply (x**999)**999
+MAX_TOWER = 3  # x**x**x: at most three symbolic exponents stacked
+MAX_EXPANDED_TERMS = 20_000  # (a+b+c+d)**n is refused when expanding it would give more terms
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 # Unicode spellings people paste from course notes.
@@ -156,11 +159,19 @@ class _Converter:
                 if abs(float(base)) != 0 else 0.0
             if magnitude > MAX_POWER_DIGITS:
                 raise self.fail("a power is too large to compute")
-        elif exponent.is_Number and abs(float(exponent)) > 1000:
+        elif exponent.is_Number and abs(float(exponent)) > MAX_EXPONENT:
             raise self.fail("an exponent is too large")
         elif not exponent.is_Number and base.is_Number and abs(float(base)) > 1e100:
             raise self.fail("a power is too large")
-        return base ** exponent
+        if not exponent.is_Number and 1 + _tower_height(exponent) > MAX_TOWER:
+            raise self.fail(f"a tower of powers is higher than {MAX_TOWER}")
+        if exponent.is_Integer and base.is_Add and _expanded_terms(len(base.args), int(exponent)) > MAX_EXPANDED_TERMS:
+            raise self.fail(f"a power of a sum would expand to more than {MAX_EXPANDED_TERMS:,} terms")
+        result = base ** exponent
+        if result.is_Pow and result.exp.is_Number and not result.base.is_Number \
+                and abs(float(result.exp)) > MAX_EXPONENT:  # (x**999)**999 is x**998001
+            raise self.fail("a power of a power is too large")
+        return result
 
     def call(self, node: ast.Call, depth: int):
         if not isinstance(node.func, ast.Name):
@@ -176,7 +187,24 @@ class _Converter:
             raise self.fail(f"{name} takes {arity} argument{'s' if arity != 1 else ''}, got {len(args)}")
         if arity is None and len(args) < 2:
             raise self.fail(f"{name} takes at least 2 arguments")
-        return function(*args)
+        try:
+            return function(*args)
+        except (TypeError, ValueError) as exc:  # max(x, sqrt(-1)): no order on complex numbers
+            raise self.fail(f"{name} is not defined for these arguments ({exc})") from None
+
+
+def _tower_height(expr) -> int:
+    """How many symbolic exponents are stacked at the top of `expr` (x**y**z: 2)."""
+    height = 0
+    while expr.is_Pow and not expr.exp.is_Number:
+        height += 1
+        expr = expr.exp
+    return height
+
+
+def _expanded_terms(terms: int, power: int) -> int:
+    """Terms of (t₁ + … + tₖ)**n multiplied out: C(n + k − 1, k − 1); 0 for n < 2."""
+    return math.comb(power + terms - 1, terms - 1) if power >= 2 else 0
 
 
 def parse_expression(text, variables: Iterable[str] | None = None, *, field: str | None = None,

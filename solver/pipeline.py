@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budget import Limits, OverBudget, run_within
 from .context import Context
+from .formula import FUNCTIONS
 from .errors import EXIT_OK, BadInput, DlsolveError, InternalError, did_you_mean
 from .spec import PROBLEM_KEYS, LineMap, ProblemSet, load_problem_set, read_text
 
 DEFAULT_DECIMALS = 4
+# Module-level registries a kind may add to while solving, which its answer then refers to by
+# name: what a budget worker adds is carried back (solver.budget).
+_REGISTRIES = (FUNCTIONS,)
 
 
 @dataclass
@@ -212,6 +217,15 @@ def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
     return result
 
 
+def solve_within(limits: Limits | None, problem: dict, **where) -> ProblemResult:
+    """`solve_problem` under a budget: a single problem given on the command line."""
+    (solved,) = run_within(limits, [problem], lambda item: solve_problem(item, **where), _REGISTRIES)
+    if isinstance(solved, OverBudget):
+        solved = ProblemResult(id=problem["id"], kind=str(problem["kind"]), file=where["file"],
+                               error=BadInput(solved.message, file=where["file"], problem_id=problem["id"]))
+    return solved
+
+
 def _validate_given(kind, given: dict, lines: LineMap, prefix: tuple):
     from pydantic import ValidationError
 
@@ -242,10 +256,13 @@ def _non_finite_path(value, path: tuple) -> tuple | None:
 
 
 def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
-                      decimals: int | None = None) -> FileResult:
+                      decimals: int | None = None, limits: Limits | None = None) -> FileResult:
+    """Every problem of a file, each on its own; with `limits`, each within its budget (a problem
+    over it becomes an error entry and the others are still solved)."""
     result = FileResult(problem_set.file, problem_set.title)
     seen: set[str] = set()
     file_decimals = problem_set.defaults.get("decimals", decimals)
+    jobs: list[tuple[int, dict]] = []  # (position in result.problems, problem to solve)
     for index, raw in enumerate(problem_set.problems):
         prefix = ("problems", index)
         try:
@@ -269,27 +286,56 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
                                                  file=problem_set.file, error=error))
             continue
         seen.add(problem["id"])
-        result.problems.append(solve_problem(problem, file=problem_set.file, lines=problem_set.lines,
-                                             prefix=prefix, decimals=file_decimals,
-                                             base_dir=problem_set.base_dir))
+        jobs.append((len(result.problems), dict(problem, _prefix=prefix)))
+        result.problems.append(None)  # filled in below, in file order
+
+    def solve(job: tuple[int, dict]) -> ProblemResult:
+        problem = dict(job[1])
+        prefix = problem.pop("_prefix")
+        return solve_problem(problem, file=problem_set.file, lines=problem_set.lines, prefix=prefix,
+                             decimals=file_decimals, base_dir=problem_set.base_dir)
+
+    for (position, problem), solved in zip(jobs, run_within(limits, jobs, solve, _REGISTRIES)):
+        if isinstance(solved, OverBudget):
+            solved = _over_budget(problem, solved, problem_set)
+        result.problems[position] = solved
     return result
 
 
-def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None) -> FileResult:
+def _over_budget(problem: dict, over: OverBudget, problem_set: ProblemSet) -> ProblemResult:
+    error = BadInput(over.message, file=problem_set.file, problem_id=problem["id"],
+                     line=problem_set.lines.line(problem["_prefix"]))
+    return ProblemResult(id=problem["id"], kind=str(problem["kind"]), file=problem_set.file,
+                         title=None if problem.get("title") is None else str(problem["title"]),
+                         claimed=problem.get("answer"), line=error.line, error=error)
+
+
+def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None,
+               limits: Limits | None = None) -> FileResult:
     """Read and solve one problem file; a file-level error becomes the result's error."""
     try:
         text = read_text(path)
         problem_set = load_problem_set(text, str(path), base_dir=path.parent)
     except BadInput as exc:
-        return FileResult(str(path), error=exc.located(file=str(path)).detached())
-    return solve_problem_set(problem_set, only=only, decimals=decimals)
+        return FileResult(str(path), error=exc.located(file=short_path(path)).detached())
+    return solve_problem_set(problem_set, only=only, decimals=decimals, limits=limits)
+
+
+def short_path(path) -> str:
+    """A path as messages show it: whole, or its two ends when it is absurdly long."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:80]}…{text[-40:]}"
 
 
 def collect_paths(paths: list[Path]) -> list[Path]:
     """Files as given; folders expand to every *.yaml / *.yml below them, sorted."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            is_folder = path.is_dir()
+        except OSError as exc:  # a name too long for the file system, say
+            raise BadInput(f"cannot read it: {exc.strerror or exc}", file=short_path(path)) from None
+        if is_folder:
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
             if not found:
                 raise BadInput("no *.yaml or *.yml files in this folder", file=str(path))

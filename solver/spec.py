@@ -7,6 +7,9 @@ error deep inside `given` can name its line.
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,9 @@ from typing import Any
 from .errors import BadInput, did_you_mean
 
 MAX_FILE_BYTES = 2_000_000
-MAX_YAML_NODES = 200_000  # guards against alias bombs ("billion laughs")
+# A document may hold at most this many nodes once every alias is expanded: an alias costs what
+# it stands for, so a "billion laughs" file of nested aliases is refused before it is built.
+MAX_YAML_NODES = 1_000_000
 
 PROBLEM_KEYS = ("id", "kind", "title", "notes", "given", "find", "decimals",
                 "round_intermediate", "answer", "vary")
@@ -40,25 +45,59 @@ class LineMap:
         return self._lines.get((), None)
 
 
-def _walk(node, path: tuple, lines: LineMap, budget: list[int], seen: set[int]) -> None:
-    """Record the line of every key and item below `node`."""
+def _walk(node, path: tuple, lines: LineMap, seen: set[int]) -> None:
+    """Record the line of every key and item below `node`; a key written twice in one mapping
+    is bad input (YAML would silently keep the last)."""
     import yaml
 
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise BadInput(f"the file is too large or too deeply aliased (over {MAX_YAML_NODES} YAML nodes)")
     if id(node) in seen:  # an alias: its lines were recorded where it was defined
         return
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        keys: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(id(key_node))
-            lines.record(path + (key,), key_node.start_mark.line + 1)
-            _walk(value_node, path + (key,), lines, budget, seen)
+            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                if key != "<<" and key in keys:  # `<<` merges are YAML's own way to override
+                    raise BadInput(f"the key {key!r} is written twice in one mapping (first on line "
+                                   f"{keys[key]}); YAML would silently keep only the last", line=line)
+                keys[key] = line
+            else:
+                key = str(id(key_node))
+            lines.record(path + (key,), line)
+            _walk(value_node, path + (key,), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines.record(path + (index,), item.start_mark.line + 1)
-            _walk(item, path + (index,), lines, budget, seen)
+            _walk(item, path + (index,), lines, seen)
+
+
+def _expanded_size(root) -> int:
+    """How many nodes the document holds with every alias expanded, counted without expanding
+    anything (each node's size is computed once), stopping as soon as it exceeds the limit."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    pending = [(root, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = ([child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value))
+        if not children_done:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(child), 0) for child in children)
+        sizes[id(node)] = total
+        if total > MAX_YAML_NODES:
+            return total
+    return sizes.get(id(root), 0)
 
 
 def _scalar_nodes(node):
@@ -113,7 +152,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
         if node is None:
             return None, lines
         lines.record((), node.start_mark.line + 1)
-        _walk(node, (), lines, [MAX_YAML_NODES], set())
+        if _expanded_size(node) > MAX_YAML_NODES:
+            raise BadInput(f"the document is too large: over {MAX_YAML_NODES:,} values once its "
+                           "aliases (&name / *name) are expanded", file=file, line=1)
+        _walk(node, (), lines, set())
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError):  # PyYAML's own checks raise plain errors
@@ -132,6 +174,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
                        "(problem files are untrusted and loaded with a safe loader)")
         raise BadInput(f"YAML syntax error: {problem}", file=file,
                        line=mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        raise BadInput(f"the file holds a character YAML does not allow ({exc.reason}, "
+                       f"character {exc.character!r})", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise BadInput(f"YAML error: {exc}", file=file) from None
     except RecursionError:
@@ -142,18 +188,48 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap]:
 
 
 def read_text(path: Path) -> str:
-    """A problem file's text; size, encoding and access problems are BadInput."""
-    file = str(path)
+    """A problem file's text, read with a size limit before anything is parsed. Only regular
+    files are read: a device (/dev/zero) or a FIFO is refused without reading from it, so it
+    can neither fill the memory nor block. Size, encoding and access problems are BadInput."""
+    if str(path) == "-":
+        return decode_problem_text(read_limited(sys.stdin.buffer), "<stdin>")
+    file = str(path) if len(str(path)) <= 200 else f"{str(path)[:80]}…{str(path)[-40:]}"
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise BadInput("no such file", file=file) from None
     except IsADirectoryError:
         raise BadInput("is a folder, not a file", file=file) from None
     except OSError as exc:
-        raise BadInput(f"cannot read the file: {exc.strerror}", file=file) from None
+        raise BadInput(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise BadInput("is a folder, not a file", file=file)
+        if not stat.S_ISREG(status.st_mode):
+            raise BadInput("is not a regular file (a device, FIFO or socket); problem files are "
+                           "read only from regular files", file=file)
+        if status.st_size > MAX_FILE_BYTES:
+            raise BadInput(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB", file=file)
+        try:
+            raw = read_limited(handle)
+        except BadInput as exc:
+            raise exc.located(file=file) from None
+        except OSError as exc:
+            raise BadInput(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    return decode_problem_text(raw, file)
+
+
+def read_limited(stream) -> bytes:
+    """At most MAX_FILE_BYTES from a binary stream; more is BadInput (never read whole)."""
+    raw = stream.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
-        raise BadInput(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB", file=file)
+        raise BadInput(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    return raw
+
+
+def decode_problem_text(raw: bytes, file: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -51,8 +51,9 @@ class Figure:
 
     name: str
     alt: str
-    draw: Callable[[Path], None]
+    draw: Callable[[Path], None]  # picklable (a module-level function or a partial of one)
     suffix: str = ".png"
+    file: str | None = None  # a plain file name the problem asked for; the output layer writes it
 
 
 @dataclass(eq=False)

@@ -139,11 +139,12 @@ def make_variants(path: Path, count: int, seed: int, out_dir: Path) -> list[Vari
     from .output import write_atomic
     from .pipeline import solve_file
     from .render.markdown import render_markdown
-    from .spec import load_problem_set, read_text
+    from .spec import load_problem_set, parse_yaml, read_text
 
     file = str(path)
-    problem_set = load_problem_set(read_text(path), file, base_dir=path.parent)
-    raw = yaml.safe_load(read_text(path))
+    text = read_text(path)  # read once: the file may change (or be a pipe) between two reads
+    problem_set = load_problem_set(text, file, base_dir=path.parent)
+    raw, _ = parse_yaml(text, file)
     if not any(isinstance(p, dict) and p.get("vary") for p in problem_set.problems):
         raise BadInput("no problem has a `vary:` block to draw variants from", file=file)
     decimals = problem_set.defaults.get("decimals")

@@ -3,6 +3,7 @@ from its formula; softmax with the max-shift shown and its Jacobian; an optional
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -149,37 +150,38 @@ def _plain(value):
     return value.tolist() if hasattr(value, "tolist") else value
 
 
+def _draw_plot(given: ActivationInput, points: list, values: list, derivatives: list, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    low, high = min(points + [-3]), max(points + [3])
+    margin = 0.1 * (high - low)
+    xs = np.linspace(low - margin, high + margin, 400)
+    alpha = act.DEFAULT_ALPHA.get(given.function) if given.alpha is None else given.alpha
+    ys = [act.value(given.function, float(x), alpha) for x in xs]
+    dys = [act.derivative(given.function, float(x), alpha) for x in xs]
+    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=110)
+    label = act.ACTIVATIONS[given.function].label
+    ax.plot(xs, ys, label=f"{label}(x)")
+    ax.plot(xs, dys, "--", label=f"{label}′(x)")
+    ax.scatter(points, [float(v) for v in values], zorder=3)
+    ax.scatter(points, [float(v) for v in derivatives], marker="s", zorder=3)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_xlabel("x")
+    ax.legend()
+    ax.set_title(act.ACTIVATIONS[given.function].definition, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def _plot(given: ActivationInput, values: list, derivatives: list) -> Figure:
     points = _point_list(given)
-
-    def draw(path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        low, high = min(points + [-3]), max(points + [3])
-        margin = 0.1 * (high - low)
-        xs = np.linspace(low - margin, high + margin, 400)
-        alpha = act.DEFAULT_ALPHA.get(given.function) if given.alpha is None else given.alpha
-        ys = [act.value(given.function, float(x), alpha) for x in xs]
-        dys = [act.derivative(given.function, float(x), alpha) for x in xs]
-        fig, ax = plt.subplots(figsize=(6.5, 4), dpi=110)
-        label = act.ACTIVATIONS[given.function].label
-        ax.plot(xs, ys, label=f"{label}(x)")
-        ax.plot(xs, dys, "--", label=f"{label}′(x)")
-        ax.scatter(points, [float(v) for v in values], zorder=3)
-        ax.scatter(points, [float(v) for v in derivatives], marker="s", zorder=3)
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.axvline(0, color="grey", lw=0.5)
-        ax.set_xlabel("x")
-        ax.legend()
-        ax.set_title(act.ACTIVATIONS[given.function].definition, fontsize=10)
-        fig.tight_layout()
-        fig.savefig(path)
-        plt.close(fig)
-
+    draw = partial(_draw_plot, given, points, values, derivatives)
     return Figure(f"{given.function}-plot", f"{given.function} and its derivative, given points marked", draw)
 
 

@@ -238,6 +238,10 @@ def solve(given: BatchnormInput, ctx: Context) -> Solution:
         else:
             mean, var = running[0][f], running[1][f]
             source = "running statistics"
+        if var + given.eps == 0:  # x̂ would be 0/0 for every value
+            where = f" of feature {f + 1}" if features > 1 else ""
+            raise BadInput(f"the variance{where} is 0 and eps is 0, so x̂ = (x − μ)/√(σ² + ε) divides "
+                           "0 by 0; give eps > 0 (PyTorch's default is 1e-5)", field="eps")
         x_hat = _normalise(sol, ctx, column, mean, var, given.eps, f, features, source)
         y = _scale_shift(sol, ctx, x_hat, gamma[f], beta[f], f, features)
         for name, value in (("mean", mean), ("var", var), ("x_hat", _plain(x_hat)), ("y", _plain(y))):

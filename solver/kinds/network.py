@@ -11,6 +11,7 @@ _network_layers, unknowns in _network_plan, the figure in _network_diagram.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Sym
-from ..inputs import KindInput, parse_shape
+from ..inputs import KindInput, figure_file_name, parse_shape
 from ..registry import register
 from ..steps import Formula, Solution, Table
 from ._network_grammar import LayerSpec, parse_layers
@@ -73,10 +74,7 @@ class NetworkInput(KindInput):
     def _diagram(cls, value):
         if value is None or isinstance(value, bool):
             return value
-        path = str(value).strip()
-        if Path(path).suffix.lower() not in (".svg", ".png", ".pdf"):
-            raise ValueError(f"the diagram file must end in .svg, .png or .pdf, got {value!r}")
-        return path
+        return figure_file_name(value, (".svg", ".png", ".pdf"), name="diagram")
 
 
 def _numeric_shape(value, name: str) -> list[int]:
@@ -295,27 +293,17 @@ def _separable_pair(first: list[Row], second: list[Row]):
 
 
 def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) -> None:
-    from ..output import draw_atomic
     from ..steps import Figure
     from ._network_diagram import draw_network
 
-    layout = given.layout
-
-    def draw(path: Path) -> None:
-        draw_network(path, shape, rows, layout)
-
-    suffix = ".png"
-    if isinstance(given.diagram, str):
-        target = Path(given.diagram).expanduser()
-        try:
-            draw_atomic(target, draw)
-        except OSError as exc:
-            raise BadInput(f"cannot write the diagram to {target}: {exc.strerror or exc}", field="diagram") from None
-        sol.note(f"The architecture figure was written to {target}.")
-        suffix = target.suffix.lower() if target.suffix.lower() in (".png", ".svg") else ".png"
+    draw = partial(draw_network, shape=shape, rows=rows, layout=given.layout)
+    file = given.diagram if isinstance(given.diagram, str) else None
+    suffix = Path(file).suffix.lower() if file else ".png"
+    if file:
+        sol.note(f"The architecture figure is written to {file} in the figures folder.")
     sol.add("Architecture, with the output shape under each layer.",
             figure=Figure("architecture", "block diagram of the network with each layer's output shape",
-                          draw, suffix=suffix))
+                          draw, suffix=suffix if suffix in (".png", ".svg") else ".png", file=file))
 
 
 # --- entry point -----------------------------------------------------------------------------------

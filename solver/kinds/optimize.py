@@ -9,6 +9,7 @@ oscillates or diverges, and a figure of the trajectories for the Markdown key.
 
 from __future__ import annotations
 
+from functools import partial
 import math
 from typing import Any
 
@@ -455,7 +456,7 @@ def _figure(sol: Solution, objective, runs: list[Run]) -> None:
     f, variables = objective.f, list(objective.variables)
     sol.add("The trajectories over the function.", figure=Figure(
         "trajectories", "optimization trajectories over f",
-        lambda path: draw_trajectories(path, f, variables, trajectories)))
+        partial(draw_trajectories, f=f, variables=variables, runs=trajectories)))
 
 
 @register(

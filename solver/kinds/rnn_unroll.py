@@ -1,19 +1,20 @@
 """Kind `rnn-unroll`: a (deep) RNN of L layers unrolled over T time steps — how many nodes and
 edges the unrolled graph has, and the diagram itself: Mermaid in Markdown, a text grid in the
-terminal, and a picture (SVG or PNG) written to `picture` and embedded in the answer key.
+terminal, and a picture (SVG or PNG) embedded in the answer key; `picture` names the file it is
+also written to, in the figures folder beside the key.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from ..context import Context
-from ..errors import BadInput
 from ..formula import Sym
-from ..inputs import KindInput
+from ..inputs import KindInput, figure_file_name
 from ..registry import register
 from ..steps import Diagram, Figure, Formula, Solution
 
@@ -40,11 +41,7 @@ class RnnUnrollInput(KindInput):
     @field_validator("picture")
     @classmethod
     def _picture(cls, value):
-        if value is None:
-            return None
-        if Path(value).suffix.lower() not in PICTURE_SUFFIXES:
-            raise ValueError(f"picture must be a file name ending in .svg or .png, got {value!r}")
-        return value
+        return None if value is None else figure_file_name(value, PICTURE_SUFFIXES, name="picture")
 
 
 T, L = Sym("T"), Sym("L")
@@ -74,13 +71,6 @@ def _count_steps(sol: Solution, given: RnnUnrollInput) -> None:
             answer="edges")
 
 
-def _picture_path(given: RnnUnrollInput, ctx: Context) -> Path:
-    path = Path(given.picture)
-    if not path.is_absolute():
-        path = (ctx.base_dir or Path.cwd()) / path
-    return path
-
-
 @register(
     "rnn-unroll",
     RnnUnrollInput,
@@ -102,16 +92,9 @@ def solve(given: RnnUnrollInput, ctx: Context) -> Solution:
     suffix = Path(given.picture).suffix.lower() if given.picture else ".svg"
     name = Path(given.picture).stem if given.picture else "unrolled"
     figure = Figure(name, f"{given.cell} with {given.layers} layer(s) unrolled over {given.steps} steps",
-                    lambda path: drawing.draw(net, path), suffix=suffix)
+                    partial(drawing.draw, net), suffix=suffix, file=given.picture)
     if given.picture:
-        from ..output import draw_atomic
-
-        target = _picture_path(given, ctx)
-        try:
-            draw_atomic(target, figure.draw)
-        except OSError as exc:
-            raise BadInput(f"cannot write the picture to {target}: {exc.strerror or exc}", field="picture") from None
-        sol.add(f"Picture written to {given.picture}.", figure=figure)
+        sol.add(f"Picture written to {given.picture} in the figures folder.", figure=figure)
     else:
         sol.add("Picture of the unrolled network.", figure=figure)
     return sol

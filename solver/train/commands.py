@@ -43,17 +43,17 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 
 def train(
     task: str = typer.Argument(..., help="Task name, e.g. mnist-mlp-numpy (see the list below)."),
-    epochs: Optional[int] = typer.Option(None, min=1, help="Training epochs (task default if omitted)."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Mini-batch size."),
-    lr: Optional[float] = typer.Option(None, min=0.0, help="Learning rate."),
-    seed: int = typer.Option(0, min=0, help="Random seed: the same seed gives the same run."),
+    epochs: Optional[int] = typer.Option(None, min=1, max=10_000, help="Training epochs (task default if omitted)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, max=65_536, help="Mini-batch size."),
+    lr: Optional[float] = typer.Option(None, min=0.0, max=1000.0, help="Learning rate."),
+    seed: int = typer.Option(0, min=0, max=2**32 - 1, help="Random seed: the same seed gives the same run."),
     device: Device = typer.Option(Device.auto, help="PyTorch tasks: where to train."),
     data_dir: Optional[Path] = typer.Option(
         None, help="Folder with mnist/, cifar-10-batches-py/, tinyshakespeare.txt "
                    "(default: $DLSOLVE_DATA, else downloaded once into the user cache)."),
     cifar_dir: Optional[Path] = typer.Option(None, help="Folder of the CIFAR-10 python batches."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/TASK-TIMESTAMP)."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training samples."),
+    limit: Optional[int] = typer.Option(None, min=1, max=100_000_000, help="Use only the first N training samples."),
     resume: bool = typer.Option(False, help="Continue from the run folder's last checkpoint."),
     full: bool = typer.Option(False, help="mnist-lenet-numpy: the full 50k split, not 2,000 / 500; "
                                           "cifar10-cnn: the full-size (GPU) recipe."),
@@ -137,9 +137,9 @@ def _train_help_epilog() -> str:
 def generate(
     run_dir: Path = typer.Argument(..., help="Folder of a finished shakespeare-lstm run."),
     prompt: str = typer.Option("ROMEO:", help="Text the sample starts from."),
-    length: int = typer.Option(500, min=1, help="Number of characters to generate."),
-    temperature: float = typer.Option(0.8, min=1e-6, help="Below 1: safer; above 1: wilder."),
-    seed: Optional[int] = typer.Option(None, min=0, help="Random seed for a repeatable sample."),
+    length: int = typer.Option(500, min=1, max=1_000_000, help="Number of characters to generate."),
+    temperature: float = typer.Option(0.8, min=1e-6, max=100.0, help="Below 1: safer; above 1: wilder."),
+    seed: Optional[int] = typer.Option(None, min=0, max=2**32 - 1, help="Random seed for a repeatable sample."),
 ) -> None:
     """Sample text from a trained character model.
 

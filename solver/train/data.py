@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import pickle
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +94,8 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     folder = Path(chosen).expanduser()
     if not folder.is_dir():
         source = "--data-dir" if data_dir is not None else f"${ENV_VAR}"
-        raise DataError(f"data folder {folder} (from {source}) does not exist")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"data folder {folder} (from {source}) {what}")
     return folder
 
 
@@ -203,10 +206,11 @@ _IDX_DTYPES = {0x08: np.uint8}
 def read_idx(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray:
     """Decode a gzip-compressed IDX file (the MNIST format) and check its shape."""
     path = Path(path)
+    expected_bytes = 4 + 4 * len(expected_shape) + int(np.prod(expected_shape))
     try:
         with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as error:
+            raw = handle.read(expected_bytes + 1)  # never more: a small file may unpack to gigabytes
+    except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: not a complete gzip file ({error})") from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataError(f"{path}: not an IDX file (expected magic bytes 00 00 08 NDIM)")
@@ -219,7 +223,6 @@ def read_idx(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray:
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if shape != tuple(expected_shape):
         raise DataError(f"{path}: shape {shape}, expected {tuple(expected_shape)}")
-    expected_bytes = header_size + int(np.prod(shape))
     if len(raw) != expected_bytes:
         raise DataError(
             f"{path}: {len(raw)} bytes after decompression, expected {expected_bytes} "
@@ -229,6 +232,8 @@ def read_idx(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_labels(path: Path, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: labels of type {labels.dtype}, expected integers")
     labels = np.asarray(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise DataError(f"{path}: labels outside 0..{n_classes - 1}")
@@ -302,12 +307,25 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
+MAX_BATCH_BYTES = 200_000_000  # an official batch is 31 MB
+
+
 def _load_pickle(path: Path) -> object:
+    """A CIFAR-10 pickle, read whole (bounded) first, so that a length the file declares is
+    checked against the bytes that are really there before anything is allocated."""
     try:
         with open(path, "rb") as handle:
-            return _ArrayUnpickler(handle, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        raise DataError(f"{path}: not a readable CIFAR-10 python batch ({error})") from error
+            raw = handle.read(MAX_BATCH_BYTES + 1)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if len(raw) > MAX_BATCH_BYTES:
+        raise DataError(f"{path}: larger than {MAX_BATCH_BYTES // 1_000_000} MB; not a CIFAR-10 batch")
+    try:
+        return _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, MemoryError, OverflowError, RecursionError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable CIFAR-10 python batch ({type(error).__name__}: "
+                        f"{str(error)[:120]})") from None
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -318,8 +336,16 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     batch = _load_pickle(path)
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DataError(f"{path}: expected a dict with keys b'data' and b'labels'")
-    data = np.asarray(batch[b"data"])
-    labels = np.asarray(batch[b"labels"])
+    data, labels = batch[b"data"], batch[b"labels"]
+    # Types first, sizes second, conversion last: a list may share one object a billion times
+    # (a few bytes of pickle), and converting it would walk every one of them.
+    if not isinstance(data, np.ndarray):
+        raise DataError(f"{path}: b'data' is a {type(data).__name__}, expected a uint8 array")
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
+        raise DataError(f"{path}: b'labels' must be a list of {len(data)} class numbers")
+    if isinstance(labels, list) and not all(type(label) is int for label in labels):
+        raise DataError(f"{path}: b'labels' holds something other than class numbers")
+    labels = np.asarray(labels)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise DataError(f"{path}: data of shape {data.shape} and type {data.dtype}, "
                         "expected uint8 N x 3072")
@@ -373,7 +399,7 @@ def _cifar_classes(folder: Path) -> list[str]:
         return list(CIFAR_CLASSES)
     meta = _load_pickle(meta_path)
     names = meta.get(b"label_names") if isinstance(meta, dict) else None
-    if not names or len(names) != 10:
+    if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataError(f"{meta_path}: expected 10 label names under b'label_names'")
     return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
 

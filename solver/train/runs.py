@@ -104,14 +104,22 @@ class Run:
 
     def load_checkpoint(self) -> dict | None:
         """The last checkpoint when resuming, else None (a fresh run ignores old files)."""
+        import zipfile
+
         import numpy as np
+
+        from .data import DataError
 
         path = self.path(CHECKPOINT_FILE)
         if not self.resume or not path.is_file():
             return None
-        with np.load(path, allow_pickle=False) as stored:
-            flat = {key: stored[key] for key in stored.files}
-        return _unflatten(flat)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                flat = {key: stored[key] for key in stored.files}
+            return _unflatten(flat)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            raise DataError(f"{path}: not a readable dlsolve checkpoint ({type(error).__name__}: "
+                            f"{str(error)[:120]}); start without --resume or remove the file") from None
 
     # ------------------------------------------------------------------ progress
 

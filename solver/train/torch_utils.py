@@ -24,7 +24,7 @@ from typing import Any, Callable
 from solver.train.data import DataError
 from solver.train.runs import ProgressBar, Run, check_interrupt
 
-CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FILE = "checkpoint.npz"  # a NumPy archive, not a pickle (solver.train.checkpoint)
 EVAL_BATCH = 1000
 # How often (in steps) the progress bar's loss / accuracy are read: reading a value from the
 # GPU waits for it, so doing it every step would stall the device.
@@ -268,15 +268,16 @@ def open_run(config, env: Env):
 
 
 def save_checkpoint(run, env: Env, state: dict) -> None:
-    """torch.save of the training state into the run folder, atomically, by rank 0 only."""
+    """The training state into the run folder, atomically, by rank 0 only; without pickle
+    (solver.train.checkpoint), so that `--resume` never unpickles a file it finds."""
     if not env.is_main:
         return
-    import torch
-
     from solver.output import atomic_path
 
+    from .checkpoint import save_tree
+
     with atomic_path(run.path(CHECKPOINT_FILE)) as temp:
-        torch.save(state, temp)
+        save_tree(temp, state)
 
 
 def load_checkpoint(run, config, env: Env) -> dict | None:
@@ -284,9 +285,9 @@ def load_checkpoint(run, config, env: Env) -> dict | None:
     path = run.path(CHECKPOINT_FILE)
     if not config.resume or not path.is_file():
         return None
-    import torch
+    from .checkpoint import load_tree
 
-    return torch.load(path, map_location=env.device, weights_only=True)
+    return load_tree(path, env.device)
 
 
 def save_model(run, env: Env, model, name: str = "model.pt") -> str:

@@ -401,9 +401,9 @@ def test_diagram_file_and_markdown_figure(tmp_path):
 
     from solver.cli import build_app
 
-    target = tmp_path / "lenet.svg"
+    target = tmp_path / "key_files" / "lenet.svg"  # the figures folder beside the key (SPEC §6)
     spec = "1x32x32 | conv 6 5 | relu | maxpool 2 | conv 16 5 | maxpool 2 | fc 120 | fc 84 | fc 10"
-    run = CliRunner().invoke(build_app("network"), ["network", spec, "--diagram", str(target), "--format", "md",
+    run = CliRunner().invoke(build_app("network"), ["network", spec, "--diagram", "lenet.svg", "--format", "md",
                                                     "-o", str(tmp_path / "key.md")])
     assert run.exit_code == 0, run.output
     svg = target.read_text()

@@ -105,10 +105,13 @@ def test_long_sequences_are_elided_in_the_text_grid():
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".png"])
-def test_picture_is_written_to_the_given_path(tmp_path: Path, suffix: str):
-    target = tmp_path / f"unrolled{suffix}"
-    sol = solve(RnnUnrollInput(layers=2, steps=3, picture=str(target)), Context())
-    assert sol.figures and sol.figures[0].suffix == suffix
+def test_picture_is_a_figure_to_write_under_its_name(tmp_path: Path, suffix: str):
+    sol = solve(RnnUnrollInput(layers=2, steps=3, picture=f"unrolled{suffix}"), Context())
+    figure = sol.figures[0]
+    assert figure.suffix == suffix and figure.file == f"unrolled{suffix}"
+    assert not (tmp_path / f"unrolled{suffix}").exists()  # the kind writes nothing itself
+    target = tmp_path / f"drawn{suffix}"
+    figure.draw(target)
     data = target.read_bytes()
     if suffix == ".png":
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -117,10 +120,18 @@ def test_picture_is_written_to_the_given_path(tmp_path: Path, suffix: str):
         assert root.tag.endswith("svg")
 
 
-def test_relative_picture_path_is_beside_the_problem_file(tmp_path: Path):
-    sol = solve(RnnUnrollInput(layers=1, steps=2, picture="pic.svg"), Context(base_dir=tmp_path))
-    assert (tmp_path / "pic.svg").exists()
-    assert "Picture written to pic.svg." in [s.text for s in sol.steps]
+def test_named_picture_goes_into_the_figures_folder_beside_the_key(tmp_path: Path):
+    from solver.cli import build_app
+
+    problem = tmp_path / "unroll.yaml"
+    problem.write_text(yaml.safe_dump({"problems": [{"id": "deep", "kind": "rnn-unroll",
+                                                     "given": {"layers": 1, "steps": 2, "picture": "pic.svg"}}]}))
+    key = tmp_path / "out" / "key.md"
+    outcome = CliRunner().invoke(build_app("solve"), ["solve", str(problem), "--format", "md", "-o", str(key)])
+    assert outcome.exit_code == 0, outcome.output
+    assert (tmp_path / "out" / "key_files" / "pic.svg").exists()
+    assert not (tmp_path / "pic.svg").exists()
+    assert "Picture written to pic.svg in the figures folder." in key.read_text()
 
 
 def test_markdown_key_embeds_the_figure(tmp_path: Path):
@@ -140,6 +151,10 @@ def test_markdown_key_embeds_the_figure(tmp_path: Path):
 
 @pytest.mark.parametrize("given, field", [
     ({"layers": 2, "steps": 3, "picture": "net.jpg"}, "picture"),
+    ({"layers": 2, "steps": 3, "picture": "/tmp/net.svg"}, "picture"),
+    ({"layers": 2, "steps": 3, "picture": "../net.svg"}, "picture"),
+    ({"layers": 2, "steps": 3, "picture": "~/net.svg"}, "picture"),
+    ({"layers": 2, "steps": 3, "picture": "sub/net.svg"}, "picture"),
     ({"layers": 0, "steps": 3}, "layers"),
     ({"steps": 0}, "steps"),
     ({"layers": 2}, "steps"),

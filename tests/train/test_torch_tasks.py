@@ -93,7 +93,7 @@ def test_shakespeare_lstm_learns_and_reports_a_sample(tmp_path, data_dir):
     assert "## Sample" in report and "ROMEO:" in report and "Unigram baseline" in report
 
 
-TORCH_FILES, NUMPY_FILES = ("checkpoint.pt", "model.pt"), ("checkpoint.npz", "model.npz")
+TORCH_FILES, NUMPY_FILES = ("checkpoint.npz", "model.pt"), ("checkpoint.npz", "model.npz")
 SMALL_LSTM = {"hidden": 32, "embedding": 8, "seq_len": 25, "sample_length": 20}
 RESUMABLE = {
     # the classifiers' loop, with augmentation drawn from the epoch's generator, a weight
