@@ -21,6 +21,7 @@ functions) are named by the caller, and what a worker adds to them is carried ba
 from __future__ import annotations
 
 import builtins
+import faulthandler
 import importlib
 import io
 import marshal
@@ -183,6 +184,7 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the parent, which ends us
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        faulthandler.disable()  # a crash here is reported by the parent, as one message
         _limit_memory(limits.memory_mb)
         known = [set(registry) for registry in registries]
         with os.fdopen(descriptor, "wb", buffering=0) as pipe:

@@ -282,6 +282,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
         count: int = typer.Option(..., "--count", "-n", min=1, max=1000, help="How many variants."),
         seed: int = typer.Option(..., "--seed", "-s", help="Same seed, same variants."),
         out: str = typer.Option(..., "-o", "--out-dir", metavar="DIR/", help="Folder for the variants and keys."),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
     ) -> None:
         """Randomized variants of a problem set, each with its Markdown answer key.
 
@@ -291,7 +293,7 @@ def build_app(command: Optional[str]) -> typer.Typer:
         from .vary import make_variants
 
         with _writing(Path(out)):
-            reports = make_variants(path, count, seed, Path(out))
+            reports = make_variants(path, count, seed, Path(out), _limits(time_limit, memory_limit))
         render_vary_report(_console(), reports, Path(out))
 
     from .registry import kind_names

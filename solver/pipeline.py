@@ -202,7 +202,11 @@ def solve_problem(problem: dict, *, file: str, lines: LineMap, prefix: tuple,
     except DlsolveError as exc:
         result.error = exc.located(**where).detached()
         result.solution = None
-    except (RecursionError, MemoryError, OverflowError) as exc:
+    except MemoryError:
+        result.error = BadInput("the problem ran out of memory: it exceeded its memory budget "
+                                "(--memory-limit) or the memory this machine has", line=result.line, **where)
+        result.solution = None
+    except (RecursionError, OverflowError) as exc:
         result.error = BadInput(f"the problem is too large to solve ({type(exc).__name__})",
                                 line=result.line, **where)
         result.solution = None

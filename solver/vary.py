@@ -90,18 +90,18 @@ def condition_holds(condition: str, given: dict, answers: dict, problem_id: str)
     return bool(value > 0) if test == "positive" else bool(value >= 0)
 
 
-def _solve(problem: dict, file: str, decimals):
-    from .pipeline import solve_problem
+def _solve(problem: dict, file: str, decimals, limits=None):
+    from .pipeline import solve_within
     from .spec import LineMap
 
     problem = copy.deepcopy(problem)
     problem["id"] = str(problem.get("id"))
     find = problem.get("find") or []
     problem["find"] = [find] if isinstance(find, str) else find
-    return solve_problem(problem, file=file, lines=LineMap(), prefix=(), decimals=decimals)
+    return solve_within(limits, problem, file=file, lines=LineMap(), prefix=(), decimals=decimals)
 
 
-def draw_variant(problem: dict, rng: random.Random, file: str, decimals) -> tuple[dict, int]:
+def draw_variant(problem: dict, rng: random.Random, file: str, decimals, limits=None) -> tuple[dict, int]:
     """A valid variant of one problem (its `vary` block applied and removed), and the tries it took."""
     block = dict(problem["vary"])
     requires = block.pop("require", []) or []
@@ -119,7 +119,7 @@ def draw_variant(problem: dict, rng: random.Random, file: str, decimals) -> tupl
     for tries in range(1, MAX_TRIES + 1):
         candidate = {k: v for k, v in problem.items() if k not in ("vary", "answer")}
         candidate["given"] = {**problem["given"], **{name: rng.choice(values) for name, values in options.items()}}
-        result = _solve(candidate, file, decimals)
+        result = _solve(candidate, file, decimals, limits)
         if result.error is not None:
             last_reason = result.error.message
             continue
@@ -132,7 +132,7 @@ def draw_variant(problem: dict, rng: random.Random, file: str, decimals) -> tupl
                    problem_id=problem["id"])
 
 
-def make_variants(path: Path, count: int, seed: int, out_dir: Path) -> list[VariantReport]:
+def make_variants(path: Path, count: int, seed: int, out_dir: Path, limits=None) -> list[VariantReport]:
     """Write DIR/NAME-vK.yaml and its key DIR/NAME-vK-key.md for K = 1..count."""
     import yaml
 
@@ -154,7 +154,7 @@ def make_variants(path: Path, count: int, seed: int, out_dir: Path) -> list[Vari
         problems = []
         for problem in raw["problems"]:
             if isinstance(problem, dict) and problem.get("vary"):
-                variant, tries = draw_variant(problem, rng, file, decimals)
+                variant, tries = draw_variant(problem, rng, file, decimals, limits)
                 reports.append(VariantReport(str(problem.get("id")), number, tries,
                                              {k: variant["given"][k] for k in problem["vary"] if k != "require"}))
                 problems.append(variant)
@@ -167,7 +167,7 @@ def make_variants(path: Path, count: int, seed: int, out_dir: Path) -> list[Vari
         target = out_dir / f"{path.stem}-v{number}.yaml"
         header = f"# Variant {number} of {path.name} (seed {seed}); its key is {target.stem}-key.md\n"
         write_atomic(target, header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-        key = solve_file(target)
+        key = solve_file(target, limits=limits)
         write_atomic(out_dir / f"{target.stem}-key.md",
                      render_markdown([key], out_dir / "figures", "figures/"))
         if key.exit_code:
