@@ -98,11 +98,13 @@ def parameter_bindings(s: Settings) -> dict:
     return values
 
 
-def initial_state(s: Settings, g0) -> dict[str, object]:
-    """State at t = 0: v_0 (the first gradient or 0); s_0 = m_0 = 0."""
+def initial_state(s: Settings, g0, x0=0.0) -> dict[str, object]:
+    """State at t = 0: v_0 (the first gradient or 0); s_0 = m_0 = 0. With weight decay the
+    first velocity is the gradient the rule uses, f′(x_0) + λx_0 (PyTorch's first buffer)."""
     zero = g0 * 0 + 0.0  # + 0.0 turns −0.0 into 0
     if s.method in ("momentum", "nesterov"):
-        return {"v": g0 if s.v0 == "gradient" else zero}
+        first = g0 + s.weight_decay * x0 if s.weight_decay else g0
+        return {"v": first if s.v0 == "gradient" else zero}
     return {name: zero for name in STATE[s.method]}
 
 
@@ -195,8 +197,9 @@ def describe(s: Settings) -> str:
     """One line naming the rule and its numbers, for the key's conventions."""
     text = _describe_rule(s)
     if s.weight_decay and s.method != "adamw":
-        text += (f"; weight_decay λ = {s.weight_decay:g}: the rule uses the gradient plus λx (L2, as PyTorch); "
-                 "f and f′ in the table are of f alone")
+        text += (f"; weight_decay λ = {s.weight_decay:g}: the rule uses the gradient plus λx (L2, as PyTorch"
+                 + ("; v_0 = f′(x_0) + λx_0" if s.method in ("momentum", "nesterov") and s.v0 == "gradient" else "")
+                 + "); f and f′ in the table are of f alone")
     if s.schedule is not None:
         text += "; " + describe_schedule(s.schedule)
     return text

@@ -349,7 +349,7 @@ def _run(sol: Solution, ctx: Context, run: Run, several: bool) -> None:
     if evaluated is None:
         raise BadInput("f or its gradient cannot be evaluated at x0", field="x0")
     value, gradient = (ctx.hand_round(v) for v in evaluated)
-    state = {k: ctx.hand_round(v) for k, v in initial_state(s, gradient).items()}
+    state = {k: ctx.hand_round(v) for k, v in initial_state(s, gradient, x).items()}
     run.rows.append({"t": 0, "x": x, "f": value, "grad": gradient, **state})
     params = parameter_bindings(s)
     where = f" ({s.label})" if several else ""

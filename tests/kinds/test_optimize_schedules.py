@@ -60,7 +60,7 @@ def random_schedule(rng: random.Random, steps: int):
             lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: min(1.0, (epoch + 1) / warmup)))
 
 
-METHODS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+METHODS = ["gd", "momentum", "nesterov", "momentum-ema", "adagrad", "rmsprop", "adam", "adamw"]
 
 
 def torch_optimizer(method: str, param, lr: float, beta: float, wd: float, eps: float):
@@ -68,6 +68,9 @@ def torch_optimizer(method: str, param, lr: float, beta: float, wd: float, eps: 
         return torch.optim.SGD([param], lr=lr, weight_decay=wd)
     if method in ("momentum", "nesterov"):
         return torch.optim.SGD([param], lr=lr, momentum=beta, nesterov=method == "nesterov", weight_decay=wd)
+    if method in ("momentum-ema", "nesterov-ema"):  # ema with v0 = the first gradient: dampening β
+        return torch.optim.SGD([param], lr=lr, momentum=beta, dampening=beta, weight_decay=wd,
+                               nesterov=method == "nesterov-ema")
     if method == "adagrad":
         return torch.optim.Adagrad([param], lr=lr, eps=eps, weight_decay=wd)
     if method == "rmsprop":
@@ -109,6 +112,8 @@ def random_problem(rng: random.Random):
              "beta": beta, "eps": eps}
     if method in ("momentum", "nesterov"):
         given |= {"momentum_form": "classic", "v0": "zero"}  # PyTorch's SGD momentum
+    if method in ("momentum-ema", "nesterov-ema"):
+        given |= {"method": method.split("-")[0], "momentum_form": "ema", "v0": "gradient"}
     if wd or rng.random() < 0.3:
         given["weight_decay"] = wd
     if spec is not None:
@@ -124,7 +129,8 @@ def _close(a: float, b: float) -> bool:
 def test_matches_torch_optim_and_schedulers(seed):
     given, f, make_scheduler = random_problem(random.Random(seed))
     answers = optimize(given)
-    expected = torch_run(f, given["x0"], given["method"], given["lr"], given["beta"],
+    method = given["method"] + ("-ema" if given.get("momentum_form") == "ema" else "")
+    expected = torch_run(f, given["x0"], method, given["lr"], given["beta"],
                          given.get("weight_decay", 0.0), given["eps"], given["steps"], make_scheduler)
     if "lr_schedule" not in given:
         expected = {k: v for k, v in expected.items() if not k.startswith("lr")}
