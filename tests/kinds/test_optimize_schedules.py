@@ -89,7 +89,7 @@ def torch_run(f, x0, method, lr, beta, wd, eps, steps, make_scheduler) -> dict:
         opt.zero_grad()
         value = f(param)
         value.backward()
-        out[f"x{t}"], out[f"f{t}"], out[f"grad{t}"] = float(param.detach()), float(value), float(param.grad)
+        out[f"x{t}"], out[f"f{t}"], out[f"grad{t}"] = float(param.detach()), float(value.detach()), float(param.grad)
         if t == steps:
             break
         out[f"lr{t + 1}"] = opt.param_groups[0]["lr"]
