@@ -196,3 +196,15 @@ def test_bad_batches_name_the_field(change, field, words):
     assert isinstance(error, BadInput), error
     assert error.field == field, (error.field, error.message)
     assert words in error.message, error.message
+
+
+def test_kinds_lists_the_new_fields_and_answers():
+    import os
+    import subprocess
+    import sys
+
+    listing = subprocess.run([sys.executable, "-m", "solver.cli", "kinds", "backprop"], capture_output=True, text=True,
+                             env={**os.environ, "COLUMNS": "250"}, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    for word in ("reduction", "mini-batch", "N×K"):
+        assert word in listing.stdout, word

@@ -205,3 +205,15 @@ def test_bad_weight_decay_names_the_field(change, field):
     error = result.problems[0].error
     assert isinstance(error, BadInput), error
     assert error.field == field, (error.field, error.message)
+
+
+def test_kinds_lists_the_new_fields_and_answers():
+    import os
+    import subprocess
+    import sys
+
+    listing = subprocess.run([sys.executable, "-m", "solver.cli", "kinds", "optimize"], capture_output=True, text=True,
+                             env={**os.environ, "COLUMNS": "250"}, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    for word in ("weight_decay", "lr_schedule", "lr{t}", "adamw"):
+        assert word in listing.stdout, word

@@ -179,3 +179,15 @@ def test_custom_cells_do_not_stack():
              "inputs": [1, 2], "bidirectional": True}
     result = solve_text(json.dumps({"problems": [{"id": "bad", "kind": "rnn", "given": given}]}))
     assert isinstance(result.problems[0].error, BadInput)
+
+
+def test_kinds_lists_the_new_fields_and_answers():
+    import os
+    import subprocess
+    import sys
+
+    listing = subprocess.run([sys.executable, "-m", "solver.cli", "kinds", "rnn"], capture_output=True, text=True,
+                             env={**os.environ, "COLUMNS": "250"}, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    for word in ("stack", "bidirectional", "backward", "layer{l}.h{t}", "backward.h{t}"):
+        assert word in listing.stdout, word
