@@ -131,8 +131,8 @@ def solve_stacked(sol: Solution, given, ctx: Context) -> None:
                       f"layer {l - 1}'s states: x(t) = h(t) of layer {l - 1}")
             runs = "t = 1…T" if direction == "forward" else f"t = T…1 from h({setup.steps + 1}) = h0"
             title = (f"Layer {l}" if several else "The layer") + (f", {direction} direction" if given.bidirectional else "")
-            sol.note(f"{title} ({setup.input_size} inputs → {setup.hidden_size} units) reads {source}; "
-                     f"it runs {runs}.")
+            sizes = f"{_count(setup.input_size, 'input')} → {_count(setup.hidden_size, 'unit')}"
+            sol.note(f"{title} ({sizes}) reads {source}; it runs {runs}.")
             rows.append([l, direction, setup.input_size, setup.hidden_size])
             prefix = layer_name + ("backward." if direction == "backward" else "")
             states[direction] = _run(sol, ctx, setup, direction == "backward", prefix)
@@ -162,3 +162,7 @@ def _convention(given, several: bool) -> str:
     names = ("answers layer{l}.h{t}" + (" and layer{l}.backward.h{t}" if given.bidirectional else "")
              if several else "answers h{t} (forward) and backward.h{t}")
     return "; ".join(parts) + f"; {names}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -15,7 +15,7 @@ from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
 from solver.kinds.backprop import BackpropInput, solve  # noqa: E402
 
-from helpers import solve_text  # noqa: E402
+from helpers import render_text, solve_text  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -208,3 +208,108 @@ def test_kinds_lists_the_new_fields_and_answers():
     assert listing.returncode == 0, listing.stderr
     for word in ("reduction", "mini-batch", "N×K"):
         assert word in listing.stdout, word
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+RENDER_EXAMPLE = """
+problems:
+  - id: batch
+    kind: backprop
+    title: One logistic neuron on a batch of two
+    given:
+      x: [[1, 2], [2, -1]]
+      target: [1, 0]
+      loss: bce
+      lr: 0.5
+      layers:
+        - {W: [[0.5], [-0.25]], b: 0, activation: sigmoid}
+"""
+
+# By hand: U = XW = (0, 1.25), Y = (0.5, 0.7773), Jₙ = (−ln 0.5, −ln 0.2227) = (0.6931, 1.5019),
+# J = 1.0975; Δ = (Y − D)/2 = (−0.25, 0.3886); ∇W = XᵀΔ = (0.5273, −0.8886); ∇b = 0.1386.
+EXPECTED_TEXT = (
+    'batch — One logistic neuron on a batch of two  (backprop)\n',
+    '  Given: x = [[1, 2], [2, -1]], target = [1, 0], loss = bce, lr = 0.5, layers = [{W: [0.5; -0.25], \n',
+    'b: 0, activation: sigmoid}]\n',
+    '  Convention: weights: in_out — W is inputs×outputs; one sample per row: U = XW + b, ∇W = XᵀΔ\n',
+    '  Convention: loss bce: J = −Σ [d ln y + (1 − d) ln(1 − y)] (summed over outputs, natural log)\n',
+    "  Convention: δ = ∇ᵤJ, the gradient of the loss with respect to a layer's synaptic input u; Δ stacks\n",
+    "the samples' δ as rows\n",
+    '  Convention: mini-batch of N = 2 samples, one per row; reduction: mean — J is the mean of the \n',
+    'per-sample losses; ∇W and ∇b are summed over the batch of δ rows that carry the 1/N\n',
+    '  1. Layer 1: synaptic inputs, one row per sample (b_1 is added to every row).\n',
+    '     U_1 = XW_1 + b_1 = [[1, 2], [2, −1]][0.5; −0.25] + [0] =\n',
+    '       ⎡    0 ⎤\n',
+    '       ⎣ 1.25 ⎦\n',
+    '  2. Layer 1: outputs (sigmoid, element-wise).\n',
+    '     H_1 = σ(U_1) = σ([0; 1.25]) =\n',
+    '       ⎡    0.5 ⎤\n',
+    '       ⎣ 0.7773 ⎦\n',
+    "  3. The network outputs are the last layer's outputs.\n",
+    '     Y = H_1 =\n',
+    '       ⎡    0.5 ⎤\n',
+    '       ⎣ 0.7773 ⎦\n',
+    "  4. Loss of each sample (its row's outputs summed as for one sample).\n",
+    '     Jₙ = Σₖ[−D ⊙ ln(Y) − ((1 − D) ⊙ ln(1 − Y))] = Σₖ[−[1; 0] ⊙ ln([0.5; 0.7773]) − ((1 − [1; 0]) ⊙ \n',
+    'ln(1 − [0.5; 0.7773]))] = [0.6931, 1.5019]\n',
+    "  5. Loss of the batch: the mean of the samples' losses.\n",
+    '     J = Σₙ[Jₙ]/N = Σₙ[[0.6931, 1.5019]]/2 = 1.0975\n',
+    '  6. Forward pass, layer by layer (one row per sample).\n',
+    '     ┏━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━━┓                                               \n',
+    '     ┃layer ┃ activation ┃         U ┃             H┃                                               \n',
+    '     ┡━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━┩                                               \n',
+    '     │    1 │    sigmoid │ [0; 1.25] │ [0.5; 0.7773]│                                               \n',
+    '     └──────┴────────────┴───────────┴──────────────┘                                               \n',
+    '  7. Layer 1: derivative of the activation, σ′(u) = h(1 − h).\n',
+    '     f′(U_1) = H_1 ⊙ (1 − H_1) = [0.5; 0.7773] ⊙ (1 − [0.5; 0.7773]) =\n',
+    '       ⎡   0.25 ⎤\n',
+    '       ⎣ 0.1731 ⎦\n',
+    '  8. Output layer: Δ = ∂J/∂U row by row; σ′ cancels the denominator of ∂J/∂y, so each row is y − d \n',
+    'over N (the mean).\n',
+    '     Δ_1 = (Y − D)/N = ([0.5; 0.7773] − [1; 0])/2 =\n',
+    '       ⎡  -0.25 ⎤\n',
+    '       ⎣ 0.3886 ⎦\n',
+    '  9. Layer 1: weight gradient, summed over the batch (inputsᵀ Δ).\n',
+    '     ∇W_1 = XᵀΔ_1 = [[1, 2], [2, −1]]ᵀ[−0.25; 0.3886] =\n',
+    '       ⎡  0.5273 ⎤\n',
+    '       ⎣ -0.8886 ⎦\n',
+    '  10. Layer 1: bias gradient, the sum of the δ rows.\n',
+    '     ∇b_1 = Σₙ[Δ_1] = Σₙ[[−0.25; 0.3886]] = [0.1386]\n',
+    '  11. Layer 1: SGD step on the weights.\n',
+    '     W_1′ = W_1 − η·∇W_1 = [0.5; −0.25] − 0.5·[0.5273; −0.8886] =\n',
+    '       ⎡ 0.2364 ⎤\n',
+    '       ⎣ 0.1943 ⎦\n',
+    '  12. Layer 1: SGD step on the bias.\n',
+    '     b_1′ = b_1 − η·∇b_1 = [0] − 0.5·[0.1386] = [−0.0693]\n',
+    '  ✓ gradients match central finite differences of J — every relative difference below 1e-05\n',
+    '  Answer u1 =\n',
+    '     ⎡    0 ⎤\n',
+    '     ⎣ 1.25 ⎦\n',
+    '  Answer h1 =\n',
+    '     ⎡    0.5 ⎤\n',
+    '     ⎣ 0.7773 ⎦\n',
+    '  Answer y =\n',
+    '     ⎡    0.5 ⎤\n',
+    '     ⎣ 0.7773 ⎦\n',
+    '  Answer J = 1.0975\n',
+    '  Answer fprime1 =\n',
+    '     ⎡   0.25 ⎤\n',
+    '     ⎣ 0.1731 ⎦\n',
+    '  Answer delta1 =\n',
+    '     ⎡  -0.25 ⎤\n',
+    '     ⎣ 0.3886 ⎦\n',
+    '  Answer grad_W1 =\n',
+    '     ⎡  0.5273 ⎤\n',
+    '     ⎣ -0.8886 ⎦\n',
+    '  Answer grad_b1 = 0.1386\n',
+    '  Answer W1_new =\n',
+    '     ⎡ 0.2364 ⎤\n',
+    '     ⎣ 0.1943 ⎦\n',
+    '  Answer b1_new = -0.0693\n',
+    '\n',
+)
+
+
+def test_rendered_example_exactly():
+    assert render_text(solve_text(RENDER_EXAMPLE)) == "".join(EXPECTED_TEXT)

@@ -16,7 +16,7 @@ from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
 from solver.kinds.optimize import OptimizeInput, solve  # noqa: E402
 
-from helpers import solve_text  # noqa: E402
+from helpers import render_text, solve_text  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -217,3 +217,80 @@ def test_kinds_lists_the_new_fields_and_answers():
     assert listing.returncode == 0, listing.stderr
     for word in ("weight_decay", "lr_schedule", "lr{t}", "adamw"):
         assert word in listing.stdout, word
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+RENDER_EXAMPLE = """
+problems:
+  - id: decay
+    kind: optimize
+    title: Weight decay and a step schedule
+    given: {f: "(x - 3)^2", x0: 0, lr: 0.2, steps: 3, weight_decay: 0.1, lr_schedule: {type: step, step_size: 2, gamma: 0.5}}
+"""
+
+# By hand: x1 = 0 − 0.2(−6 + 0) = 1.2; x2 = 1.2 − 0.2(−3.6 + 0.12) = 1.896; η3 = 0.2·0.5 = 0.1,
+# x3 = 1.896 − 0.1(−2.208 + 0.1896) = 2.0978.
+EXPECTED_TEXT = (
+    'decay — Weight decay and a step schedule  (optimize)\n',
+    '  Given: f = (x - 3)^2, x0 = 0, lr = 0.2, steps = 3, weight_decay = 0.1, lr_schedule = {type: step, \n',
+    'step_size: 2, gamma: 0.5}\n',
+    '  Convention: gradient descent: x_t = x_(t−1) − η f′(x_(t−1)), η = 0.2; weight_decay λ = 0.1: the \n',
+    'rule uses the gradient plus λx (L2, as PyTorch); f and f′ in the table are of f alone; lr_schedule \n',
+    'step: η_t = η·γ^⌊(t − 1)/step_size⌋, step_size = 2, γ = 0.5; update t uses the rate after t − 1 \n',
+    'scheduler steps (PyTorch steps the scheduler after each update, so update 1 uses the base η)\n',
+    '  1. The function to minimize.\n',
+    '     f(x) = (−3 + x)^2\n',
+    '  2. Its derivative, derived symbolically.\n',
+    '     f′(x) = −6 + 2·x\n',
+    '  3. t = 1: Learning rate of this update (step decay).\n',
+    '     η_1 = η·γ^⌊0/step_size⌋ = 0.2·0.5^⌊0/2⌋ = 0.2\n',
+    '  4. t = 1: Gradient with weight decay (L2): the gradient plus λ times the point.\n',
+    '     g̃_0 = f′(x_0) + λ·x_0 = (−6) + 0.1·0 = −6\n',
+    '  5. t = 1: Step against the gradient.\n',
+    '     x_1 = x_0 − η_1·g̃_0 = 0 − 0.2·(−6) = 1.2\n',
+    '  6. t = 2: Learning rate of this update (step decay).\n',
+    '     η_2 = η·γ^⌊1/step_size⌋ = 0.2·0.5^⌊1/2⌋ = 0.2\n',
+    '  7. t = 2: Gradient with weight decay (L2): the gradient plus λ times the point.\n',
+    '     g̃_1 = f′(x_1) + λ·x_1 = (−3.6) + 0.1·1.2 = −3.48\n',
+    '  8. t = 2: Step against the gradient.\n',
+    '     x_2 = x_1 − η_2·g̃_1 = 1.2 − 0.2·(−3.48) = 1.896\n',
+    '  9. t = 3: Learning rate of this update (step decay).\n',
+    '     η_3 = η·γ^⌊2/step_size⌋ = 0.2·0.5^⌊2/2⌋ = 0.1\n',
+    '  10. t = 3: Gradient with weight decay (L2): the gradient plus λ times the point.\n',
+    '     g̃_2 = f′(x_2) + λ·x_2 = (−2.208) + 0.1·1.896 = −2.0184\n',
+    '  11. t = 3: Step against the gradient.\n',
+    '     x_3 = x_2 − η_3·g̃_2 = 1.896 − 0.1·(−2.0184) = 2.0978\n',
+    '  12. The run step by step.\n',
+    '     ┏━━┳━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━┓                                                          \n',
+    '     ┃t ┃    x_t ┃ f(x_t) ┃ f′(x_t) ┃ η_t┃                                                          \n',
+    '     ┡━━╇━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━┩                                                          \n',
+    '     │0 │      0 │      9 │      -6 │   —│                                                          \n',
+    '     │1 │    1.2 │   3.24 │    -3.6 │ 0.2│                                                          \n',
+    '     │2 │  1.896 │ 1.2188 │  -2.208 │ 0.2│                                                          \n',
+    '     │3 │ 2.0978 │ 0.8139 │ -1.8043 │ 0.1│                                                          \n',
+    '     └──┴────────┴────────┴─────────┴────┘                                                          \n',
+    '  13. f decreases at every step.\n',
+    '  14. The trajectories over the function.\n',
+    '     [figure: optimization trajectories over f; written with --format md -o]\n',
+    '  Answer x0 = 0\n',
+    '  Answer f0 = 9\n',
+    '  Answer grad0 = -6\n',
+    '  Answer x1 = 1.2\n',
+    '  Answer f1 = 3.24\n',
+    '  Answer grad1 = -3.6\n',
+    '  Answer lr1 = 0.2\n',
+    '  Answer x2 = 1.896\n',
+    '  Answer f2 = 1.2188\n',
+    '  Answer grad2 = -2.208\n',
+    '  Answer lr2 = 0.2\n',
+    '  Answer x3 = 2.0978\n',
+    '  Answer f3 = 0.8139\n',
+    '  Answer grad3 = -1.8043\n',
+    '  Answer lr3 = 0.1\n',
+    '\n',
+)
+
+
+def test_rendered_example_exactly():
+    assert render_text(solve_text(RENDER_EXAMPLE)) == "".join(EXPECTED_TEXT)

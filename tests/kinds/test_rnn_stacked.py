@@ -15,7 +15,7 @@ from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
 from solver.kinds.rnn import RnnInput, solve  # noqa: E402
 
-from helpers import solve_text  # noqa: E402
+from helpers import render_text, solve_text  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -191,3 +191,80 @@ def test_kinds_lists_the_new_fields_and_answers():
     assert listing.returncode == 0, listing.stderr
     for word in ("stack", "bidirectional", "backward", "layer{l}.h{t}", "backward.h{t}"):
         assert word in listing.stdout, word
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+RENDER_EXAMPLE = """
+problems:
+  - id: both
+    kind: rnn
+    title: A bidirectional Elman layer, one unit
+    given: {cell: elman, bidirectional: true, U: [[0.5]], W: [[0.1]], backward: {U: [[0.2]], W: [[0.3]], b: 0.1}, inputs: [1, 2]}
+"""
+
+# By hand: h→(1) = tanh 0.5 = 0.4621, h→(2) = tanh(1 + 0.04621) = 0.7803; backwards from h←(3) = 0:
+# h←(2) = tanh(0.4 + 0.1) = 0.4621, h←(1) = tanh(0.2 + 0.3·0.4621 + 0.1) = 0.4125.
+EXPECTED_TEXT = (
+    'both — A bidirectional Elman layer, one unit  (rnn)\n',
+    '  Given: cell = elman, bidirectional = true, U = [0.5], W = [0.1], backward = {U: [0.2], W: [0.3], \n',
+    'b: 0.1}, inputs = [1, 2]\n',
+    '  Convention: weights: in_out — every weight matrix is inputs × outputs and acts as Wᵀx (u = Uᵀx + \n',
+    'Wᵀh + b).\n',
+    '  Convention: Activations: hidden tanh.\n',
+    '  Convention: bidirectional: the backward direction has its own weights and runs t = T…1, fed by \n',
+    "step t + 1; the next layer (and PyTorch's output) reads [h→(t); h←(t)], forward first; answers h{t} \n",
+    '(forward) and backward.h{t}\n',
+    '  1. The layer, forward direction (1 input → 1 unit) reads the input sequence x(t); it runs t = 1…T.\n',
+    '  2. t = 1: hidden pre-activation from the input and the previous hidden state (1×1).\n',
+    '     u_h(1) = Uᵀx(1) + Wᵀh(0) + b = [0.5]ᵀ[1] + [0.1]ᵀ[0] + [0] =\n',
+    '       [ 0.5 ]\n',
+    '  3. Hidden state h(1) = tanh(u_h(1)).\n',
+    '     h(1) = tanh(u_h(1)) = tanh([0.5]) =\n',
+    '       [ 0.4621 ]\n',
+    '  4. t = 2: hidden pre-activation from the input and the previous hidden state (1×1).\n',
+    '     u_h(2) = Uᵀx(2) + Wᵀh(1) + b = [0.5]ᵀ[2] + [0.1]ᵀ[0.4621] + [0] =\n',
+    '       [ 1.0462 ]\n',
+    '  5. Hidden state h(2) = tanh(u_h(2)).\n',
+    '     h(2) = tanh(u_h(2)) = tanh([1.0462]) =\n',
+    '       [ 0.7803 ]\n',
+    '  6. The layer, backward direction (1 input → 1 unit) reads the input sequence x(t); it runs t = T…1\n',
+    'from h(3) = h0.\n',
+    '  7. t = 2: hidden pre-activation from the input and the hidden state of step t + 1 (this direction \n',
+    'reads the sequence backwards) (1×1).\n',
+    '     u_h(2) = Uᵀx(2) + Wᵀh(3) + b = [0.2]ᵀ[2] + [0.3]ᵀ[0] + [0.1] =\n',
+    '       [ 0.5 ]\n',
+    '  8. Hidden state h(2) = tanh(u_h(2)).\n',
+    '     h(2) = tanh(u_h(2)) = tanh([0.5]) =\n',
+    '       [ 0.4621 ]\n',
+    '  9. t = 1: hidden pre-activation from the input and the hidden state of step t + 1 (this direction \n',
+    'reads the sequence backwards) (1×1).\n',
+    '     u_h(1) = Uᵀx(1) + Wᵀh(2) + b = [0.2]ᵀ[1] + [0.3]ᵀ[0.4621] + [0.1] =\n',
+    '       [ 0.4386 ]\n',
+    '  10. Hidden state h(1) = tanh(u_h(1)).\n',
+    '     h(1) = tanh(u_h(1)) = tanh([0.4386]) =\n',
+    '       [ 0.4125 ]\n',
+    '  11. Layers and directions.\n',
+    '     ┏━━━━━━┳━━━━━━━━━━━┳━━━━━━━━┳━━━━━━┓                                                           \n',
+    '     ┃layer ┃ direction ┃ inputs ┃ units┃                                                           \n',
+    '     ┡━━━━━━╇━━━━━━━━━━━╇━━━━━━━━╇━━━━━━┩                                                           \n',
+    '     │    1 │   forward │      1 │     1│                                                           \n',
+    '     │    1 │  backward │      1 │     1│                                                           \n',
+    '     └──────┴───────────┴────────┴──────┘                                                           \n',
+    "  12. Outputs of the layer at every step, [h→(t); h←(t)] (PyTorch's output).\n",
+    '     ┏━━┳━━━━━━━━━━━━━━━━━┓                                                                         \n',
+    '     ┃t ┃           output┃                                                                         \n',
+    '     ┡━━╇━━━━━━━━━━━━━━━━━┩                                                                         \n',
+    '     │1 │ [0.4621, 0.4125]│                                                                         \n',
+    '     │2 │ [0.7803, 0.4621]│                                                                         \n',
+    '     └──┴─────────────────┘                                                                         \n',
+    '  Answer h1 = [0.4621]\n',
+    '  Answer h2 = [0.7803]\n',
+    '  Answer backward.h2 = [0.4621]\n',
+    '  Answer backward.h1 = [0.4125]\n',
+    '\n',
+)
+
+
+def test_rendered_example_exactly():
+    assert render_text(solve_text(RENDER_EXAMPLE)) == "".join(EXPECTED_TEXT)
