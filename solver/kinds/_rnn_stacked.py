@@ -66,8 +66,30 @@ def _setup(given, weights, sequence: list, field: str):
         raise
 
 
-def _run(sol: Solution, ctx: Context, setup, reverse: bool, prefix: str) -> list:
-    """One direction's forward steps into `sol`, answers renamed with `prefix`; its states h(t)."""
+ARROWS = {"forward": ("→", r"\overrightarrow"), "backward": ("←", r"\overleftarrow")}
+
+
+def _marked(expr, arrow: tuple[str, str]):
+    """The formula with every weight and state of one direction written with its arrow (h←(3),
+    U←); names, and so the bound values, stay as they are. The input x(t) is shared."""
+    from ..formula import Op, Sym
+
+    if isinstance(expr, Sym):
+        if expr.name.startswith("x["):
+            return expr
+        text, latex = expr.text_name(), expr.latex_name()
+        head, bracket, rest = text.partition("(")
+        text = f"{head}{arrow[0]}{bracket}{rest}" if bracket else text + arrow[0]
+        return Sym(expr.name, text=text, latex=f"{arrow[1]}{{{latex}}}")
+    if isinstance(expr, Op):
+        return Op(expr.op, tuple(_marked(a, arrow) for a in expr.args))
+    return expr
+
+
+def _run(sol: Solution, ctx: Context, setup, reverse: bool, prefix: str,
+         arrow: tuple[str, str] | None = None) -> list:
+    """One direction's forward steps into `sol`, answers renamed with `prefix` and, with both
+    directions, every symbol marked with the direction's arrow; its states h(t)."""
     from .rnn import _cell_module
 
     module = _cell_module(setup.cell)
@@ -84,6 +106,9 @@ def _run(sol: Solution, ctx: Context, setup, reverse: bool, prefix: str) -> list
     for step in block.steps:
         if step.answer is not None:
             step.answer = prefix + step.answer
+        if arrow is not None and step.formula is not None:
+            step.formula.lhs = _marked(step.formula.lhs, arrow)
+            step.formula.expr = _marked(step.formula.expr, arrow)
         sol.steps.append(step)
     for name, value in block.answers.items():
         sol.set_answer(prefix + name, value)
@@ -129,13 +154,15 @@ def solve_stacked(sol: Solution, given, ctx: Context) -> None:
             source = ("the input sequence x(t)" if l == 1 else
                       f"layer {l - 1}'s states: x(t) = [h→(t); h←(t)]" if given.bidirectional else
                       f"layer {l - 1}'s states: x(t) = h(t) of layer {l - 1}")
-            runs = "t = 1…T" if direction == "forward" else f"t = T…1 from h({setup.steps + 1}) = h0"
+            mark = ARROWS[direction][0] if given.bidirectional else ""
+            runs = "t = 1…T" if direction == "forward" else f"t = T…1 from h{mark}({setup.steps + 1}) = h0"
             title = (f"Layer {l}" if several else "The layer") + (f", {direction} direction" if given.bidirectional else "")
             sizes = f"{_count(setup.input_size, 'input')} → {_count(setup.hidden_size, 'unit')}"
             sol.note(f"{title} ({sizes}) reads {source}; it runs {runs}.")
             rows.append([l, direction, setup.input_size, setup.hidden_size])
             prefix = layer_name + ("backward." if direction == "backward" else "")
-            states[direction] = _run(sol, ctx, setup, direction == "backward", prefix)
+            states[direction] = _run(sol, ctx, setup, direction == "backward", prefix,
+                                     ARROWS[direction] if given.bidirectional else None)
         if "backward" in states:
             sequence = [f + b for f, b in zip(_plain_sequence(states["forward"]),
                                               _plain_sequence(states["backward"]))]
