@@ -5,6 +5,7 @@ Any number of layers; activations sigmoid, tanh, relu, linear, softmax; losses b
 sse, half-sse. Steps: u and h per layer, the output and the loss, f'(u), δ = ∇ᵤJ per layer,
 ∇W and ∇b, and the updated weights. Vectors are columns, as the course writes them. With
 `round_intermediate` every named quantity is rounded as soon as it is computed (SPEC §5).
+A list of input vectors is a mini-batch, worked one sample per row in `_backprop_batch`.
 """
 
 from __future__ import annotations
