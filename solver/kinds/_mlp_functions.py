@@ -62,6 +62,55 @@ define_function("mlp_step", Function("step", r"\operatorname{step}", lambda x: 1
                                      _step_array))
 
 
+# Mini-batches: one sample per row. Softmax and its Jacobian act on each row on its own, and
+# the sums of a batch are written with their index (Σₖ over a sample's outputs, Σₙ over samples).
+def _softmax_rows_array(x):
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _jacobian_rows_array(h):
+    """diag(hₙ) − hₙhₙᵀ for every row hₙ: an N×K×K stack."""
+    import numpy as np
+
+    h = np.asarray(h, dtype=float)
+    return np.einsum("ni,ij->nij", h, np.eye(h.shape[1])) - np.einsum("ni,nj->nij", h, h)
+
+
+def _rows_times_array(jacobians, g):
+    import numpy as np
+
+    return np.einsum("nij,nj->ni", np.asarray(jacobians, dtype=float), np.asarray(g, dtype=float))
+
+
+def _sum_rows_array(x):
+    import numpy as np
+
+    return np.asarray(x, dtype=float).sum(axis=1)
+
+
+def _sum_samples_array(x):
+    import numpy as np
+
+    return np.asarray(x, dtype=float).sum(axis=0)
+
+
+define_function("mlp_softmax_rows", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0,
+                                             _softmax_rows_array))
+define_function("mlp_jacobian_rows", Function("softmax′", r"\operatorname{softmax}'", lambda x: 0.0,
+                                              _jacobian_rows_array))
+# ⟨J, G⟩ₙ: row n of the result is the n-th Jacobian times row n of G.
+define_function("mlp_rows_times", Function("rows", "rows", lambda a, b: a * b, _rows_times_array,
+                                           ("⟨", "⟩ₙ", r"\left\langle ", r"\right\rangle_{n}")))
+define_function("mlp_sum_outputs", Function("Σₖ", r"\sum_k", lambda x: x, _sum_rows_array,
+                                            ("Σₖ[", "]", r"\sum_{k}\left[", r"\right]")))
+define_function("mlp_sum_samples", Function("Σₙ", r"\sum_n", lambda x: x, _sum_samples_array,
+                                            ("Σₙ[", "]", r"\sum_{n}\left[", r"\right]")))
+
+
 def normalize_activation(name: str) -> str:
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
@@ -81,6 +130,11 @@ def apply_expr(activation: str, u: Expr) -> Expr:
     if activation == "softmax":
         return call("mlp_softmax", u)
     return u
+
+
+def apply_rows_expr(activation: str, u: Expr) -> Expr:
+    """H = f(U) for a mini-batch (one sample per row)."""
+    return call("mlp_softmax_rows", u) if activation == "softmax" else apply_expr(activation, u)
 
 
 def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:

@@ -80,6 +80,14 @@ class Worksheet:
         return value
 
 
+def time_order(steps: int, reverse: bool = False) -> list[tuple[int, int]]:
+    """(t, the step whose state feeds t) in the order a direction runs: forward t = 1…T fed by
+    t − 1; backward t = T…1 fed by t + 1 (its initial state sits at T + 1)."""
+    if reverse:
+        return [(t, t + 1) for t in range(steps, 0, -1)]
+    return [(t, t - 1) for t in range(1, steps + 1)]
+
+
 def scratch(ctx: Context) -> Worksheet:
     """A worksheet whose steps are thrown away (checks and Jacobians reuse the step code)."""
     return Worksheet(Solution(), ctx)

@@ -85,34 +85,37 @@ def bind(ws: Worksheet, setup: Setup) -> None:
         ws.bind(X.at(t), x)
 
 
-def _gate_input(setup: Setup, q: str, t: int):
+def _gate_input(setup: Setup, q: str, t: int, before: int | None = None):
     lay = setup.layout
-    return lay.apply(weight("U", q), X.at(t)) + lay.apply(weight("W", q), H.at(t - 1)) + weight("b", q)
+    before = t - 1 if before is None else before
+    return lay.apply(weight("U", q), X.at(t)) + lay.apply(weight("W", q), H.at(before)) + weight("b", q)
 
 
-def forward(ws: Worksheet, setup: Setup) -> None:
+def forward(ws: Worksheet, setup: Setup, reverse: bool = False) -> None:
+    """The steps t = 1…T; `reverse` runs t = T…1, each step fed by step t + 1 (the backward
+    direction of a bidirectional layer, whose initial states are bound at T + 1)."""
     lay, size = setup.layout, common.size_text(setup.hidden_size)
-    for t in range(1, setup.steps + 1):
+    for t, before in common.time_order(setup.steps, reverse):
         for q in GATES[setup.cell]:
             if q == "n":
                 ws.step(f"Hidden part of the candidate, before the reset gate ({size}).", U_HN.at(t),
-                        lay.apply(weight("W", "n"), H.at(t - 1)) + B_HN)
+                        lay.apply(weight("W", "n"), H.at(before)) + B_HN)
                 expr = lay.apply(weight("U", "n"), X.at(t)) + weight("b", "n") + hadamard(gate("r").at(t), U_HN.at(t))
             else:
-                expr = _gate_input(setup, q, t)
+                expr = _gate_input(setup, q, t, before)
             prefix = f"t = {t}: " if q == GATES[setup.cell][0] else ""
             ws.step(f"{prefix}{GATE_MEANING[q].capitalize()} {q}({t}) ({size}).", gate(q).at(t),
                     rv.activate(GATE_ACTIVATION[q], expr))
         if setup.cell == "lstm":
-            ws.step(f"Cell state: keep f ⊙ c({t - 1}), add i ⊙ g ({size}).", CELL.at(t),
-                    hadamard(gate("f").at(t), CELL.at(t - 1)) + hadamard(gate("i").at(t), gate("g").at(t)),
+            ws.step(f"Cell state: keep f ⊙ c({before}), add i ⊙ g ({size}).", CELL.at(t),
+                    hadamard(gate("f").at(t), CELL.at(before)) + hadamard(gate("i").at(t), gate("g").at(t)),
                     answer=f"c{t}")
             ws.step(f"Hidden state h({t}) = o ⊙ tanh(c({t})) ({size}).", H.at(t),
                     hadamard(gate("o").at(t), call("tanh", CELL.at(t))), answer=f"h{t}")
         else:
             z = gate("z").at(t)
-            ws.step(f"Hidden state: blend the candidate and h({t - 1}) with the update gate ({size}).",
-                    H.at(t), hadamard(1 - z, gate("n").at(t)) + hadamard(z, H.at(t - 1)), answer=f"h{t}")
+            ws.step(f"Hidden state: blend the candidate and h({before}) with the update gate ({size}).",
+                    H.at(t), hadamard(1 - z, gate("n").at(t)) + hadamard(z, H.at(before)), answer=f"h{t}")
         if setup.has_output:
             common.output_forward(ws, setup, t)
 

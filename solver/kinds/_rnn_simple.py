@@ -52,13 +52,17 @@ def bind(ws: Worksheet, setup: Setup) -> None:
         ws.bind(X.at(t), x)
 
 
-def forward(ws: Worksheet, setup: Setup) -> None:
+def forward(ws: Worksheet, setup: Setup, reverse: bool = False) -> None:
+    """The steps t = 1…T; `reverse` runs t = T…1, each step fed by step t + 1 (the backward
+    direction of a bidirectional layer, whose initial state is bound at T + 1)."""
     lay, back_name = setup.layout, fed_back(setup)
     source = "previous hidden state" if setup.cell == "elman" else "previous output (Jordan feedback)"
-    for t in range(1, setup.steps + 1):
+    if reverse:
+        source = "hidden state of step t + 1 (this direction reads the sequence backwards)"
+    for t, before in common.time_order(setup.steps, reverse):
         ws.step(f"t = {t}: hidden pre-activation from the input and the {source} "
                 f"({common.size_text(setup.hidden_size)}).", U_H.at(t),
-                lay.apply(U, X.at(t)) + lay.apply(W, back_name.at(t - 1)) + B)
+                lay.apply(U, X.at(t)) + lay.apply(W, back_name.at(before)) + B)
         ws.step(f"Hidden state h({t}) = {setup.hidden}(u_h({t})).", H.at(t),
                 rv.activate(setup.hidden, U_H.at(t)), answer=f"h{t}")
         if setup.has_output:

@@ -5,6 +5,7 @@ Any number of layers; activations sigmoid, tanh, relu, linear, softmax; losses b
 sse, half-sse. Steps: u and h per layer, the output and the loss, f'(u), δ = ∇ᵤJ per layer,
 ∇W and ∇b, and the updated weights. Vectors are columns, as the course writes them. With
 `round_intermediate` every named quantity is rounded as soon as it is computed (SPEC §5).
+A list of input vectors is a mini-batch, worked one sample per row in `_backprop_batch`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Expr, Sym, call, hadamard, total
-from ..inputs import KindInput, LayerWeights, vector_value, weight_layout
+from ..inputs import KindInput, LayerWeights, matrix_value, vector_value, weight_layout
 from ..registry import register
 from ..steps import Formula, Solution, Table
 from . import _mlp_functions as act
@@ -39,17 +40,29 @@ class BackpropLayer(LayerWeights):
 
 
 class BackpropInput(KindInput):
-    x: Any = Field(description="the input vector (or one number)")
-    target: Any = Field(description="desired output d: a number, a vector, or one-hot (a class index for ce)")
+    x: Any = Field(description="the input vector (or one number); a list of input vectors is a mini-batch")
+    target: Any = Field(description="desired output d: a number, a vector, or one-hot (a class index for ce); "
+                                    "for a mini-batch one per sample")
     layers: list[BackpropLayer] = Field(description="the layers, input side first")
     weights: str = Field("in_out", description="in_out: u = Wᵀx + b; out_in: u = Wx + b")
     loss: str = Field("mse", description="bce, ce (with softmax), mse (mean), sse, half-sse")
     lr: float | None = Field(None, description="learning rate of one SGD step (no update without it)")
+    reduction: str = Field("mean", description="mini-batch: J is the mean (default) or sum of the samples' losses")
 
     @field_validator("x", "target")
     @classmethod
     def _vector(cls, value, info):
-        return vector_value(value, name=info.field_name)
+        # One sample is a vector; a list of vectors is a mini-batch (decided in solve, where
+        # the first layer's input size tells a D×1 column from N one-input samples).
+        return matrix_value(value, name=info.field_name)
+
+    @field_validator("reduction")
+    @classmethod
+    def _reduction(cls, value):
+        key = str(value).strip().lower()
+        if key not in ("mean", "sum"):
+            raise ValueError(f"reduction must be mean or sum, got {value!r}")
+        return key
 
     @field_validator("layers")
     @classmethod
@@ -177,11 +190,12 @@ def _weight_matrix(raw, n_in: int, layout: str, field: str):
     return array
 
 
-def build_layers(given: BackpropInput) -> tuple[Any, list[Layer]]:
+def build_layers(given: BackpropInput, n_inputs: int | None = None) -> tuple[Any, list[Layer]]:
+    """The layers, and x as a column; `n_inputs` is the input size of a mini-batch's rows."""
     import numpy as np
 
     x = np.asarray(given.x, dtype=float).reshape(-1)
-    layers, n_in = [], len(x)
+    layers, n_in = [], len(x) if n_inputs is None else n_inputs
     for index, spec in enumerate(given.layers):
         field = f"layers.{index}"
         array = _weight_matrix(spec.W, n_in, given.weights, f"{field}.W")
@@ -452,16 +466,19 @@ def _forward_table(p: Pass, layers: list[Layer]) -> None:
     p.sol.add("Forward pass, layer by layer.", table=Table(["layer", "activation", "u", "h"], rows))
 
 
+LOSS_CONVENTIONS = {"bce": "loss bce: J = −Σ [d ln y + (1 − d) ln(1 − y)] (summed over outputs, natural log)",
+                    "ce": "loss ce: J = −Σ d ln y (natural log)",
+                    "mse": "loss mse: J = (1/K) Σ (d − y)², the mean over the K outputs",
+                    "sse": "loss sse: J = Σ (d − y)²",
+                    "half-sse": "loss half-sse: J = ½ Σ (d − y)²"}
+
+
 def _state_conventions(sol: Solution, given: BackpropInput) -> None:
     if given.weights == "in_out":
         sol.convention("weights: in_out — W is inputs×outputs and u = Wᵀx + b; ∇W = x δᵀ")
     else:
         sol.convention("weights: out_in — W is outputs×inputs and u = Wx + b; ∇W = δ xᵀ")
-    sol.convention({"bce": "loss bce: J = −Σ [d ln y + (1 − d) ln(1 − y)] (summed over outputs, natural log)",
-                    "ce": "loss ce: J = −Σ d ln y (natural log)",
-                    "mse": "loss mse: J = (1/K) Σ (d − y)², the mean over the K outputs",
-                    "sse": "loss sse: J = Σ (d − y)²",
-                    "half-sse": "loss half-sse: J = ½ Σ (d − y)²"}[given.loss])
+    sol.convention(LOSS_CONVENTIONS[given.loss])
     sol.convention("δ = ∇ᵤJ, the gradient of the loss with respect to a layer's synaptic input u")
 
 
@@ -510,10 +527,13 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
     BackpropInput,
     summary="Forward and backward pass of a fully connected network: u, h, loss, f'(u), "
             "δ per layer, weight and bias gradients, and one SGD step.",
-    answers={"u{l}": "synaptic input of layer l", "h{l}": "output of layer l", "y": "network output",
-             "J": "loss", "fprime{l}": "f'(u) of layer l (softmax: the Jacobian)",
-             "delta{l}": "δ = ∇ᵤJ at layer l", "grad_W{l}": "∇W of layer l, shaped like W{l}",
-             "grad_b{l}": "∇b of layer l", "W{l}_new": "weights after one SGD step (with lr)",
+    answers={"u{l}": "synaptic input of layer l (a mini-batch: N×K, one row per sample)",
+             "h{l}": "output of layer l (a mini-batch: N×K)", "y": "network output (a mini-batch: N×K)",
+             "J": "loss (a mini-batch: the mean or sum of the samples' losses, as reduction says)",
+             "fprime{l}": "f'(u) of layer l (softmax: the Jacobian; a mini-batch: one per sample)",
+             "delta{l}": "δ = ∇ᵤJ at layer l (a mini-batch: N×K; under mean the rows carry the 1/N)",
+             "grad_W{l}": "∇W of layer l, shaped like W{l} (a mini-batch: the batch total)",
+             "grad_b{l}": "∇b of layer l (a mini-batch: the batch total)", "W{l}_new": "weights after one SGD step (with lr)",
              "b{l}_new": "bias after one SGD step (with lr)"},
     example="--x \"[1, 2]\" --target 0 --loss bce --lr 0.1 "
             "--layers \"[{W: [[0.5], [-0.3]], b: 0.1, activation: sigmoid}]\"",
@@ -522,7 +542,20 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
                          {"W": [[2.0], [-1.0], [0.5]], "b": 0.5, "activation": "sigmoid"}]},
 )
 def solve(given: BackpropInput, ctx: Context) -> Solution:
+    from ._backprop_batch import batch_size, first_layer_inputs, solve_batch
+
     sol = Solution()
+    n_in = first_layer_inputs(given)
+    batch = batch_size(given, n_in)
+    if batch is not None:
+        _, layers = build_layers(given, n_in)
+        solve_batch(sol, given, ctx, layers, batch)
+        return sol
+    for name in ("x", "target"):
+        try:
+            vector_value(getattr(given, name), name=name)
+        except ValueError as error:
+            raise BadInput(str(error), field=name) from None
     x, layers = build_layers(given)
     d = target_column(given, layers[-1].n_out)
     _state_conventions(sol, given)

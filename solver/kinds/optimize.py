@@ -2,7 +2,8 @@
 
 Any function of one or several variables (safe expression parser) or a preset (`gelu`,
 `gelu-exact`, `relu`, `elu`, classic test functions); methods gd, momentum, nesterov, adagrad,
-rmsprop, adam; several `runs` from the same function compared side by side. Steps: the
+rmsprop, adam, adamw; weight decay and learning-rate schedules (step, exponential, cosine,
+warm-up); several `runs` from the same function compared side by side. Steps: the
 gradient derived symbolically, each update written out, a table per run, notes when a run
 oscillates or diverges, and a figure of the trajectories for the Markdown key.
 """
@@ -21,11 +22,13 @@ from ..registry import register
 from ..steps import Figure, Formula, Solution, Symbolic, Table
 from ..inputs import KindInput
 
-METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 _METHOD_ALIASES = {"sgd": "gd", "gradient-descent": "gd", "gradient_descent": "gd", "descent": "gd",
                    "nag": "nesterov", "rms-prop": "rmsprop", "rms_prop": "rmsprop"}
 _METHOD_LABELS = {"gd": "GD", "momentum": "momentum", "nesterov": "Nesterov", "adagrad": "Adagrad",
-                  "rmsprop": "RMSprop", "adam": "Adam"}
+                  "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}
+SCHEDULES = {"step": ("step_size", "gamma"), "exponential": ("gamma",), "cosine": ("t_max", "eta_min"),
+             "warmup": ("warmup_steps",)}
 MAX_STEPS = 1000
 SHOWN_UPDATES = 5  # updates written out as formulas per run; the table has them all
 DIVERGED = 1e150  # beyond this |x| a run has left any sensible range
@@ -75,6 +78,27 @@ def _start(value):
     return value
 
 
+class ScheduleInput(KindInput):
+    """A learning-rate schedule; which fields apply depends on `type` (checked in _schedule)."""
+
+    type: str = Field(description="step, exponential, cosine or warmup")
+    step_size: int | None = Field(None, description="step: updates between decays")
+    gamma: float | None = Field(None, description="step (0.1) and exponential: the decay factor")
+    t_max: int | None = Field(None, description="cosine: the half period in updates (steps)")
+    eta_min: float | None = Field(None, description="cosine: the lowest rate (0)")
+    warmup_steps: int | None = Field(None, description="warmup: updates until the full rate")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value):
+        key = str(value).strip().lower()
+        key = {"steplr": "step", "exp": "exponential", "cos": "cosine", "cosine-annealing": "cosine",
+               "linear-warmup": "warmup", "warm-up": "warmup"}.get(key, key)
+        if key not in SCHEDULES:
+            raise ValueError(f"lr_schedule type must be one of {', '.join(SCHEDULES)}, got {value!r}")
+        return key
+
+
 class _RunSettings(KindInput):
     """Validation shared by the problem's own settings and each entry of `runs` (where every
     field is optional: a setting not given there comes from the problem)."""
@@ -121,6 +145,13 @@ class _RunSettings(KindInput):
     def _x0(cls, value):
         return _start(value)
 
+    @field_validator("weight_decay", check_fields=False)
+    @classmethod
+    def _weight_decay(cls, value):
+        if value is not None and not (value >= 0 and math.isfinite(value)):
+            raise ValueError("weight_decay must be 0 or positive")
+        return value
+
 
 class RunInput(_RunSettings):
     """One entry of `runs`."""
@@ -135,6 +166,8 @@ class RunInput(_RunSettings):
     eps: float | None = None
     momentum_form: str | None = None
     v0: str | None = None
+    weight_decay: float | None = None
+    lr_schedule: ScheduleInput | None = None
 
 
 class OptimizeInput(_RunSettings):
@@ -146,12 +179,17 @@ class OptimizeInput(_RunSettings):
     x0: Any = Field(None, description="starting point: a number, a list, or {variable: number}")
     lr: float | None = Field(None, description="learning rate η")
     steps: int = Field(3, description="number of updates")
-    method: str = Field("gd", description="gd, momentum, nesterov, adagrad, rmsprop or adam")
+    method: str = Field("gd", description="gd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
     beta: float = Field(0.9, description="momentum β, RMSprop's decay, Adam's β₁")
     beta2: float = Field(0.999, description="Adam's β₂")
     eps: float = Field(1e-8, description="ε of adagrad, rmsprop and adam")
     momentum_form: str = Field("ema", description="ema: v = βv + (1 − β)g; classic: v = βv + g")
     v0: str = Field("gradient", description="first velocity: gradient (f′(x0)) or zero")
+    weight_decay: float = Field(0.0, description="λ: L2 added to the gradient of the update (adamw: "
+                                                 "decoupled, as PyTorch's AdamW)")
+    lr_schedule: ScheduleInput | None = Field(
+        None, description="{type: step, step_size, gamma (0.1)}, {type: exponential, gamma}, "
+                          "{type: cosine, t_max (steps), eta_min (0)} or {type: warmup, warmup_steps}")
     runs: list[RunInput] | None = Field(None, description="several runs on the same f, compared side by side")
 
     @field_validator("runs")
@@ -164,7 +202,8 @@ class OptimizeInput(_RunSettings):
 
 # --- settings ----------------------------------------------------------------------------------
 
-_RUN_FIELDS = ("x0", "lr", "steps", "method", "beta", "beta2", "eps", "momentum_form", "v0")
+_RUN_FIELDS = ("x0", "lr", "steps", "method", "beta", "beta2", "eps", "momentum_form", "v0", "weight_decay",
+               "lr_schedule")
 
 
 def _start_point(raw, variables: list[str], field: str) -> list[float]:
@@ -203,10 +242,55 @@ def _settings(given: OptimizeInput, variables: list[str]):
         x0 = _start_point(values["x0"], variables, f"{prefix}x0" if run is not None and run.x0 is not None
                           else "x0")
         label = run.label if run is not None and run.label else _label(values, index, given.runs is not None)
+        schedule_prefix = f"{prefix}lr_schedule" if run is not None and run.lr_schedule is not None else "lr_schedule"
+        schedule = _schedule(values["lr_schedule"], int(values["steps"]), schedule_prefix)
         settings.append(Settings(values["method"], x0, float(values["lr"]), int(values["steps"]),
                                  float(values["beta"]), float(values["beta2"]), float(values["eps"]),
-                                 values["momentum_form"], values["v0"], label))
+                                 values["momentum_form"], values["v0"], label,
+                                 float(values["weight_decay"]), schedule))
     return settings
+
+
+def _schedule(raw, steps: int, field: str):
+    """The schedule's settings with their defaults; a field of another type, or a missing or
+    impossible one, is bad input naming it."""
+    from ._optim_rules import Schedule
+
+    if raw is None:
+        return None
+    if isinstance(raw, dict):  # a run's override arrives as a plain mapping after model_dump
+        raw = ScheduleInput.model_validate(raw)
+    wanted = SCHEDULES[raw.type]
+    for name in ("step_size", "gamma", "t_max", "eta_min", "warmup_steps"):
+        if getattr(raw, name) is not None and name not in wanted:
+            raise BadInput(f"{name} does not belong to a {raw.type} schedule (it takes "
+                           f"{', '.join(wanted)})", field=f"{field}.{name}")
+    schedule = Schedule(raw.type)
+    if raw.type == "step":
+        if raw.step_size is None:
+            raise BadInput("a step schedule needs step_size (the updates between decays)", field=f"{field}.step_size")
+        schedule.step_size = raw.step_size
+        schedule.gamma = 0.1 if raw.gamma is None else raw.gamma
+    elif raw.type == "exponential":
+        if raw.gamma is None:
+            raise BadInput("an exponential schedule needs gamma (the factor per update)", field=f"{field}.gamma")
+        schedule.gamma = raw.gamma
+    elif raw.type == "cosine":
+        schedule.t_max = steps if raw.t_max is None else raw.t_max
+        schedule.eta_min = 0.0 if raw.eta_min is None else raw.eta_min
+    else:
+        if raw.warmup_steps is None:
+            raise BadInput("a warmup schedule needs warmup_steps", field=f"{field}.warmup_steps")
+        schedule.warmup_steps = raw.warmup_steps
+    for name, value in (("step_size", schedule.step_size), ("t_max", schedule.t_max),
+                        ("warmup_steps", schedule.warmup_steps)):
+        if value is not None and not 1 <= value <= 1_000_000:
+            raise BadInput(f"{name} must be a positive whole number of updates", field=f"{field}.{name}")
+    if schedule.gamma is not None and not (0 < schedule.gamma and math.isfinite(schedule.gamma)):
+        raise BadInput("gamma must be a positive number", field=f"{field}.gamma")
+    if schedule.eta_min is not None and not (schedule.eta_min >= 0 and math.isfinite(schedule.eta_min)):
+        raise BadInput("eta_min must be 0 or positive", field=f"{field}.eta_min")
+    return schedule
 
 
 def _label(values: dict, index: int, several: bool) -> str:
@@ -214,6 +298,11 @@ def _label(values: dict, index: int, several: bool) -> str:
     if values["method"] in ("momentum", "nesterov", "rmsprop"):
         text += f" β={values['beta']:g}"
     text += f" η={values['lr']:g}"
+    if values["weight_decay"]:
+        text += f" λ={values['weight_decay']:g}"
+    if values["lr_schedule"] is not None:
+        kind = values["lr_schedule"]["type"] if isinstance(values["lr_schedule"], dict) else values["lr_schedule"].type
+        text += f" {kind}"
     return f"run {index + 1}: {text}" if several else text
 
 
@@ -261,7 +350,7 @@ def _run(sol: Solution, ctx: Context, run: Run, several: bool) -> None:
     if evaluated is None:
         raise BadInput("f or its gradient cannot be evaluated at x0", field="x0")
     value, gradient = (ctx.hand_round(v) for v in evaluated)
-    state = {k: ctx.hand_round(v) for k, v in initial_state(s, gradient).items()}
+    state = {k: ctx.hand_round(v) for k, v in initial_state(s, gradient, x).items()}
     run.rows.append({"t": 0, "x": x, "f": value, "grad": gradient, **state})
     params = parameter_bindings(s)
     where = f" ({s.label})" if several else ""
@@ -277,14 +366,15 @@ def _run(sol: Solution, ctx: Context, run: Run, several: bool) -> None:
             run.stopped_at = t
             break
         x = new.pop("x")
+        rate = {"lr": new["lr"]} if "lr" in new else {}
         state = {k: v for k, v in new.items() if k in state}
         evaluated = run.evaluate(x)
         if evaluated is None:
-            run.rows.append({"t": t, "x": x, "f": None, "grad": None, **state})
+            run.rows.append({"t": t, "x": x, "f": None, "grad": None, **state, **rate})
             run.stopped_at = t
             break
         value, gradient = (ctx.hand_round(v) for v in evaluated)
-        run.rows.append({"t": t, "x": x, "f": value, "grad": gradient, **state})
+        run.rows.append({"t": t, "x": x, "f": value, "grad": gradient, **state, **rate})
     last = len(run.rows) - 1
     if last > SHOWN_UPDATES:
         span = f"Step {last}" if last == SHOWN_UPDATES + 1 else f"Steps {SHOWN_UPDATES + 1} to {last}"
@@ -335,9 +425,11 @@ def _state_names(method: str) -> tuple[str, ...]:
 def _run_table(sol: Solution, run: Run, several: bool) -> None:
     names = _state_names(run.settings.method)
     gradient_column = "∇f(x_t)" if run.vector else "f′(x_t)"
-    columns = ["t", "x_t", "f(x_t)", gradient_column] + [f"{n}_t" for n in names]
+    scheduled = run.settings.schedule is not None
+    columns = ["t", "x_t", "f(x_t)", gradient_column] + [f"{n}_t" for n in names] + (["η_t"] if scheduled else [])
     rows = [[row["t"], _plain(row["x"]), _plain(row["f"]), _plain(row["grad"])]
-            + [_plain(row[n]) for n in names] for row in run.rows]
+            + [_plain(row[n]) for n in names] + ([_plain(row.get("lr"))] if scheduled else [])
+            for row in run.rows]
     sol.add(f"{run.settings.label}, step by step." if several else "The run step by step.",
             table=Table(columns, [[("—" if c is None else c) for c in r] for r in rows]))
 
@@ -352,6 +444,8 @@ def _set_answers(sol: Solution, run: Run, prefix: str) -> None:
             sol.set_answer(f"{prefix}grad{t}", _plain(row["grad"]))
         for name in names:
             sol.set_answer(f"{prefix}{name}{t}", _plain(row[name]))
+        if row.get("lr") is not None:
+            sol.set_answer(f"{prefix}lr{t}", _plain(row["lr"]))
 
 
 def _steps_taken(run: Run) -> list:
@@ -462,12 +556,14 @@ def _figure(sol: Solution, objective, runs: list[Run]) -> None:
 @register(
     "optimize",
     OptimizeInput,
-    summary="Minimize a function by gradient descent, momentum, Nesterov, Adagrad, RMSprop or Adam, "
-            "step by step, with several runs side by side.",
+    summary="Minimize a function by gradient descent, momentum, Nesterov, Adagrad, RMSprop, Adam or AdamW, "
+            "with weight decay and learning-rate schedules, step by step, with several runs side by side.",
     answers={"x{t}": "the point after t updates (t = 0…steps)", "f{t}": "f(x_t)",
              "grad{t}": "f′(x_t) (a list for several variables)",
              "v{t}": "velocity (momentum, nesterov)", "s{t}": "squared-gradient average (adagrad, rmsprop, adam)",
-             "m{t}": "first moment (adam)", "run{k}.<name>": "with `runs`: the answers of run k"},
+             "m{t}": "first moment (adam, adamw)",
+             "lr{t}": "with lr_schedule: the learning rate of update t, x{t−1} → x{t} (t = 1…steps)",
+             "run{k}.<name>": "with `runs`: the answers of run k"},
     example='--f "x*sigmoid(1.702*x)" --x0 -3 --lr 0.1 --steps 3 --method momentum --beta 0.9',
     template={"f": "gelu", "x0": -3, "lr": 0.1, "steps": 3, "method": "momentum", "beta": 0.9,
               "momentum_form": "ema", "v0": "gradient"},

@@ -1,7 +1,9 @@
 """Kind `rnn`: recurrent cells step by step — Elman, Jordan, LSTM, GRU, or a cell given as
 equations — with every pre-activation, gate, state and output written out, the dimensions of
 every quantity, and, given a loss, the gradients of every weight by backpropagation through time
-with a note on vanishing or exploding products of Jacobians.
+with a note on vanishing or exploding products of Jacobians. Elman, LSTM and GRU layers also
+stack (`stack:` one weight set per layer) and run in both directions (`bidirectional: true`),
+worked in `_rnn_stacked`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ CELLS = ("elman", "jordan", "lstm", "gru", "custom")
 CELL_ALIASES = {"rnn": "elman", "simple": "elman", "vanilla": "elman"}
 MAX_STEPS = 500
 MAX_SIZE = 512
+MAX_LAYERS = 16
 
 
 def _numbers(value, name: str):
@@ -43,6 +46,28 @@ class GateInput(KindInput):
     @classmethod
     def _values(cls, value, info):
         return _numbers(value, info.field_name)
+
+
+class DirectionWeights(KindInput):
+    """The weights and initial states of one layer in one direction (stacked or bidirectional)."""
+
+    U: Any = Field(None, description="input weights (elman)")
+    W: Any = Field(None, description="recurrent weights (elman)")
+    b: Any = Field(None, description="bias (elman; 0)")
+    gates: dict[str, GateInput] | None = Field(None, description="lstm {i, f, g, o} / gru {r, z, n}: each {U, W, b}")
+    h0: Any = Field(None, description="initial hidden state of this layer and direction (zeros)")
+    c0: Any = Field(None, description="lstm: initial cell state (zeros)")
+
+    @field_validator("U", "W", "b", "h0", "c0")
+    @classmethod
+    def _values(cls, value, info):
+        return _numbers(value, info.field_name)
+
+
+class StackLayer(DirectionWeights):
+    """One entry of `stack`: a layer's forward weights, and with bidirectional its `backward` ones."""
+
+    backward: DirectionWeights | None = Field(None, description="bidirectional: the backward direction's weights")
 
 
 class RnnInput(KindInput):
@@ -70,6 +95,28 @@ class RnnInput(KindInput):
     loss: str | None = Field(None, description="bce, ce, mse, sse or half-sse: gradients through time")
     targets: Any = Field(None, description="one target per step (null for none), with loss")
     diagram: bool = Field(False, description="draw one cell's computation graph")
+    layers: int | None = Field(None, description="stacked layers (1): give stack, one weight set per layer")
+    stack: list[StackLayer] | None = Field(
+        None, description="stacked elman / lstm / gru layers, input side first: each {U, W, b} or {gates}, "
+                          "with h0, c0 and (bidirectional) backward")
+    bidirectional: bool = Field(False, description="also run each layer backwards over the sequence "
+                                                   "(weights under backward); the next layer reads both")
+    backward: DirectionWeights | None = Field(
+        None, description="bidirectional, one layer: the backward direction's {U, W, b} or {gates}, h0, c0")
+
+    @field_validator("layers")
+    @classmethod
+    def _layers(cls, value):
+        if value is not None and not 1 <= value <= MAX_LAYERS:
+            raise ValueError(f"layers must be from 1 to {MAX_LAYERS}")
+        return value
+
+    @field_validator("stack")
+    @classmethod
+    def _stack(cls, value):
+        if value is not None and not 1 <= len(value) <= MAX_LAYERS:
+            raise ValueError(f"stack holds one weight set per layer: 1 to {MAX_LAYERS} of them")
+        return value
 
     @field_validator("cell")
     @classmethod
@@ -394,6 +441,10 @@ def _finite_difference_check(sol: Solution, setup, ws) -> None:
     answers={"h{t}": "hidden state after step t (a vector)",
              "y{t}": "output at step t (with an output layer V, c)",
              "c{t}": "LSTM cell state after step t",
+             "backward.h{t}": "bidirectional: the backward direction's state at step t (it runs t = T…1); "
+                              "also backward.c{t}",
+             "layer{l}.h{t}": "stacked layers: layer l's state at step t (also layer{l}.c{t}, "
+                              "layer{l}.backward.h{t}, layer{l}.backward.c{t})",
              "J": "total loss over the steps with a target (with a loss)",
              "grad_U": "∂J/∂U (LSTM/GRU: one matrix per gate)",
              "grad_W": "∂J/∂W (LSTM/GRU: one matrix per gate)",
@@ -415,9 +466,18 @@ def solve(given: RnnInput, ctx: Context) -> Solution:
     if given.cell == "custom":
         from ._rnn_custom import solve_custom
 
+        _forbid(given, ("stack", "backward"), "stacked and bidirectional layers take elman, lstm or gru cells")
+        if given.bidirectional or (given.layers or 1) > 1:
+            raise BadInput("stacked and bidirectional layers take elman, lstm or gru cells", field="cell")
+
         solve_custom(sol, given, ctx)
         return sol
     _forbid(given, ("equations", "params", "sizes"), "these describe a custom cell")
+    if given.stack is not None or given.bidirectional or given.backward is not None or (given.layers or 1) > 1:
+        from ._rnn_stacked import solve_stacked
+
+        solve_stacked(sol, given, ctx)
+        return sol
     setup = build_setup(given)
     solve_numeric(sol, setup, ctx, given.diagram, given)
     return sol

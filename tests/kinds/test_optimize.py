@@ -240,7 +240,7 @@ def test_hand_rounding_uses_rounded_values_at_every_step():
 
 
 @pytest.mark.parametrize("given, field", [
-    ({"f": "x^2", "x0": 1, "lr": 0.1, "method": "adamw"}, "method"),
+    ({"f": "x^2", "x0": 1, "lr": 0.1, "method": "lion"}, "method"),
     ({"f": "x^2", "x0": 1, "lr": -0.1}, "lr"),
     ({"f": "x^2", "x0": 1, "lr": 0.1, "beta": 1.5}, "beta"),
     ({"f": "x^2", "x0": 1, "lr": 0.1, "steps": 0}, "steps"),

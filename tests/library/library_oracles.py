@@ -399,7 +399,8 @@ def objective(given: dict):
     names = given.get("variables") or sorted(str(s) for s in expr.free_symbols)
     function = sympy.lambdify([sympy.Symbol(n) for n in names], expr,
                               modules=[{"sigmoid": torch.sigmoid, "exp": torch.exp, "tanh": torch.tanh,
-                                        "log": torch.log, "sqrt": torch.sqrt}, "math"])
+                                        "log": torch.log, "sqrt": torch.sqrt, "sin": torch.sin, "cos": torch.cos},
+                                       "math"])
     return (lambda v: function(*[v[i] for i in range(len(names))])), names
 
 
@@ -409,20 +410,39 @@ def optimizer_for(settings: dict, params, lr: float):
     eps = settings.get("eps", 1e-8)
     form = settings.get("momentum_form", "ema")
     v0 = settings.get("v0", "gradient")
+    wd = settings.get("weight_decay", 0.0)
     if method in ("gd", "sgd"):
-        return torch.optim.SGD(params, lr=lr)
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
     if method in ("momentum", "nesterov"):
         # ema with v0 = f′(x0) is SGD(momentum=β, dampening=β); classic with v0 = 0 is plain SGD(momentum=β).
         assert (form, v0) in (("ema", "gradient"), ("classic", "zero")), "no torch.optim twin"
         return torch.optim.SGD(params, lr=lr, momentum=beta, dampening=beta if form == "ema" else 0,
-                               nesterov=method == "nesterov")
+                               nesterov=method == "nesterov", weight_decay=wd)
     if method == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, eps=eps)
+        return torch.optim.Adagrad(params, lr=lr, eps=eps, weight_decay=wd)
     if method == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=beta, eps=eps)
+        return torch.optim.RMSprop(params, lr=lr, alpha=beta, eps=eps, weight_decay=wd)
     if method == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(beta, settings.get("beta2", 0.999)), eps=eps)
+        return torch.optim.Adam(params, lr=lr, betas=(beta, settings.get("beta2", 0.999)), eps=eps, weight_decay=wd)
+    if method == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=(beta, settings.get("beta2", 0.999)), eps=eps, weight_decay=wd)
     raise AssertionError(method)
+
+
+def scheduler_for(settings: dict, opt):
+    """torch.optim.lr_scheduler's twin of `lr_schedule` (None without one)."""
+    spec = settings.get("lr_schedule")
+    if spec is None:
+        return None
+    schedulers = torch.optim.lr_scheduler
+    if spec["type"] == "step":
+        return schedulers.StepLR(opt, spec["step_size"], spec.get("gamma", 0.1))
+    if spec["type"] == "exponential":
+        return schedulers.ExponentialLR(opt, spec["gamma"])
+    if spec["type"] == "cosine":
+        return schedulers.CosineAnnealingLR(opt, spec.get("t_max", settings.get("steps", 3)), spec.get("eta_min", 0))
+    warmup = spec["warmup_steps"]
+    return schedulers.LambdaLR(opt, lambda epoch: min(1.0, (epoch + 1) / warmup))
 
 
 def optimize_run(given: dict, settings: dict) -> dict:
@@ -434,6 +454,7 @@ def optimize_run(given: dict, settings: dict) -> dict:
     several = isinstance(x0, list)
     x = torch.tensor(x0 if several else [x0], dtype=torch.float64, requires_grad=True)
     opt = optimizer_for(settings, [x], settings["lr"])
+    scheduler = scheduler_for(settings, opt)
     out = {}
     for t in range(settings.get("steps", 3) + 1):
         opt.zero_grad()
@@ -442,7 +463,11 @@ def optimize_run(given: dict, settings: dict) -> dict:
         out[f"x{t}"] = x.detach().tolist() if several else x.item()
         out[f"f{t}"] = value.item()
         out[f"grad{t}"] = x.grad.tolist() if several else x.grad.item()
+        if scheduler is not None and t < settings.get("steps", 3):
+            out[f"lr{t + 1}"] = opt.param_groups[0]["lr"]
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
     return out
 
 
@@ -485,9 +510,58 @@ def loss_value(name: str, y: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     raise AssertionError(name)
 
 
+def _is_batch(given: dict) -> bool:
+    """A list of input rows, not one row and not one column of the first layer's inputs."""
+    x = np.array(given["x"], dtype=float)
+    if x.ndim < 2 or x.shape[0] == 1:
+        return False
+    W = np.array(given["layers"][0]["W"], dtype=float)
+    n_in = W.shape[1] if given.get("weights", "in_out") == "out_in" else W.shape[0]
+    return not (x.shape[1] == 1 and x.shape[0] == n_in)
+
+
+@in_float64
+def backprop_batch(given: dict) -> dict:
+    """A mini-batch through nn.Linear layers; J the mean (or sum) of per-sample losses; autograd."""
+    out_in = given.get("weights", "in_out") == "out_in"
+    h = torch.tensor(given["x"], dtype=torch.float64)
+    linears, us, hs = [], [], []
+    for layer in given["layers"]:
+        W = torch.tensor(layer["W"], dtype=torch.float64)
+        weight = W if out_in else W.T
+        linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(weight)
+            linear.bias.copy_(torch.as_tensor(layer.get("b", 0), dtype=torch.float64).expand(weight.shape[0]))
+        u = linear(h)
+        u.retain_grad()
+        name = layer.get("activation", "sigmoid")
+        h = torch.softmax(u, 1) if name == "softmax" else ACTIVATIONS[name](u)
+        linears.append(linear), us.append(u), hs.append(h)
+    n, k = h.shape
+    d = torch.tensor(given["target"], dtype=torch.float64)
+    if d.dim() == 1:
+        d = F.one_hot(d.long(), k).to(torch.float64) if given.get("loss") == "ce" and k > 1 else d.reshape(n, 1)
+    losses = torch.stack([loss_value(given.get("loss", "mse"), h[i], d[i]) for i in range(n)])
+    J = losses.sum() if given.get("reduction") == "sum" else losses.mean()
+    J.backward()
+    expected = {"J": J.item(), "y": h.tolist()}
+    for l, (linear, u, a) in enumerate(zip(linears, us, hs), start=1):
+        grad_W = linear.weight.grad if out_in else linear.weight.grad.T
+        expected[f"u{l}"], expected[f"h{l}"], expected[f"delta{l}"] = u.tolist(), a.tolist(), u.grad.tolist()
+        expected[f"grad_W{l}"], expected[f"grad_b{l}"] = grad_W.tolist(), per_unit(linear.bias.grad)
+        if "lr" in given:
+            W = torch.tensor(given["layers"][l - 1]["W"], dtype=torch.float64)
+            expected[f"W{l}_new"] = (W - given["lr"] * grad_W).tolist()
+            expected[f"b{l}_new"] = per_unit(linear.bias.detach() - given["lr"] * linear.bias.grad)
+    return expected
+
+
 @in_float64
 def backprop(given: dict) -> dict:
     """One forward and backward pass in PyTorch; every gradient from autograd."""
+    if _is_batch(given):
+        return backprop_batch(given)
     out_in = given.get("weights", "in_out") == "out_in"
     h = torch.tensor(given["x"], dtype=torch.float64)
     weights, biases, us, hs = [], [], [], []
@@ -573,10 +647,64 @@ def _weight(value, out_in: bool) -> torch.Tensor:
     return W if out_in else W.T
 
 
+def _torch_layer_weights(entry: dict, cell: str, out_in: bool) -> dict:
+    """One layer and direction of a `stack` entry as nn.RNN / nn.LSTM / nn.GRU parameters."""
+    if cell == "elman":
+        W_ih, W_hh = _weight(entry["U"], out_in), _weight(entry["W"], out_in)
+        H = W_ih.shape[0]
+        return {"weight_ih": W_ih, "weight_hh": W_hh, "bias_ih": _vector(entry.get("b", 0), H),
+                "bias_hh": torch.zeros(H, dtype=torch.float64)}
+    names = "ifgo" if cell == "lstm" else "rzn"
+    gates = entry["gates"]
+    H = _weight(gates[names[0]]["U"], out_in).shape[0]
+    bias_hh = [torch.zeros(H, dtype=torch.float64) for _ in names]
+    if cell == "gru":
+        bias_hh[2] = _vector(gates["n"].get("b_hn", 0), H)
+    return {"weight_ih": torch.cat([_weight(gates[g]["U"], out_in) for g in names]),
+            "weight_hh": torch.cat([_weight(gates[g]["W"], out_in) for g in names]),
+            "bias_ih": torch.cat([_vector(gates[g].get("b", 0), H) for g in names]), "bias_hh": torch.cat(bias_hh)}
+
+
+@in_float64
+def rnn_stacked(given: dict) -> dict:
+    """Stacked and bidirectional layers, one nn.RNN / nn.LSTM / nn.GRU layer at a time (its
+    output, [h→; h←] when bidirectional, is the next layer's input sequence)."""
+    cell, out_in = given["cell"], given.get("weights", "in_out") == "out_in"
+    both = bool(given.get("bidirectional"))
+    entries = given.get("stack") or [{k: v for k, v in given.items() if k in ("U", "W", "b", "gates", "h0", "c0",
+                                                                             "backward")}]
+    several = len(entries) > 1
+    sequence = torch.tensor([x if isinstance(x, list) else [x] for x in given["inputs"]], dtype=torch.float64)
+    expected = {}
+    for l, entry in enumerate(entries, start=1):
+        directions = [entry] + ([entry["backward"]] if both else [])
+        params = [_torch_layer_weights(e, cell, out_in) for e in directions]
+        H = params[0]["weight_hh"].shape[1]
+        module_type = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+        extra = {"nonlinearity": (given.get("activations") or {}).get("hidden", "tanh")} if cell == "elman" else {}
+        module = module_type(sequence.shape[1], H, 1, bidirectional=both, dtype=torch.float64, **extra)
+        state = {f"{name}_l0{'_reverse' if k else ''}": value
+                 for k, p in enumerate(params) for name, value in p.items()}
+        module.load_state_dict(state)
+        h0 = torch.stack([_vector(e.get("h0", 0), H) for e in directions])[:, None]
+        initial = (h0, torch.stack([_vector(e.get("c0", 0), H) for e in directions])[:, None]) if cell == "lstm" else h0
+        with torch.no_grad():
+            output, final = module(sequence[:, None], initial)
+        prefix = f"layer{l}." if several else ""
+        for t in range(sequence.shape[0]):
+            expected[f"{prefix}h{t + 1}"] = output[t, 0, :H].tolist()
+            if both:
+                expected[f"{prefix}backward.h{t + 1}"] = output[t, 0, H:].tolist()
+        sequence = output[:, 0]
+    return expected
+
+
 @in_float64
 def rnn(given: dict) -> dict:
     """Elman, Jordan, LSTM and GRU cells step by step in PyTorch (torch.nn.LSTMCell / GRUCell for
     the gated ones); J and every weight gradient from autograd."""
+    if "stack" in given or given.get("bidirectional"):
+        return rnn_stacked(given)
     cell = given["cell"]
     out_in = given.get("weights", "in_out") == "out_in"
     acts = {"hidden": "tanh", "output": "linear", **(given.get("activations") or {})}
