@@ -8,6 +8,7 @@ distribution (safer, more repetitive text), above 1 flattens it (wilder text, mo
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from solver.train.data import DataError
@@ -22,15 +23,21 @@ def generate(run_dir: Path, prompt: str, length: int, temperature: float,
     info_path = run_dir / MODEL_INFO
     if not info_path.is_file():
         raise DataError(f"{run_dir}: no {MODEL_INFO}; is this a finished shakespeare-lstm run?")
-    info = json.loads(info_path.read_text())
+    info = _read_info(info_path)
     if temperature <= 0:
         raise DataError("temperature must be positive")
     if info["backend"] == "numpy":
         import numpy as np
 
-        with np.load(run_dir / "model.npz", allow_pickle=False) as stored:
-            params = {key: stored[key] for key in stored.files}
-        return sample_numpy(params, info["vocabulary"], prompt, length, temperature, seed)
+        try:
+            with np.load(run_dir / "model.npz", allow_pickle=False) as stored:
+                params = {key: stored[key] for key in stored.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise DataError(f"{run_dir / 'model.npz'}: not a readable model ({error})") from None
+        try:
+            return sample_numpy(params, info["vocabulary"], prompt, length, temperature, seed)
+        except (KeyError, ValueError, IndexError) as error:
+            raise DataError(f"{run_dir / 'model.npz'}: the weights do not fit {MODEL_INFO} ({error})") from None
 
     import torch
 
@@ -38,8 +45,37 @@ def generate(run_dir: Path, prompt: str, length: int, temperature: float,
 
     model = char_model(len(info["vocabulary"]), info["embedding"], info["hidden"],
                        info["layers"], 0.0)
-    model.load_state_dict(torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True))
+    try:  # weights_only: PyTorch's restricted loader, which builds tensors and nothing else
+        state = torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as error:  # noqa: BLE001 - any damaged or foreign file is the same message
+        raise DataError(f"{run_dir / 'model.pt'}: not a readable model for {MODEL_INFO} "
+                        f"({type(error).__name__}: {str(error)[:160]})") from None
     return sample_torch(model, info["vocabulary"], prompt, length, temperature, seed)
+
+
+# Sizes a char model of this module never exceeds; larger ones in model.json are refused
+# before anything is allocated.
+_INFO_LIMITS = {"embedding": 4096, "hidden": 8192, "layers": 16}
+
+
+def _read_info(path: Path) -> dict:
+    """model.json, checked: a run folder may come from anywhere."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8")[:1_000_000])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(info, dict) or info.get("backend") not in ("numpy", "torch"):
+        raise DataError(f"{path}: expected an object with backend numpy or torch")
+    vocabulary = info.get("vocabulary")
+    if not isinstance(vocabulary, str) or not 0 < len(vocabulary) <= 100_000:
+        raise DataError(f"{path}: vocabulary must be a non-empty text")
+    if info["backend"] == "torch":
+        for name, limit in _INFO_LIMITS.items():
+            value = info.get(name)
+            if type(value) is not int or not 1 <= value <= limit:
+                raise DataError(f"{path}: {name} must be a whole number from 1 to {limit}")
+    return info
 
 
 def encode_prompt(prompt: str, vocabulary: str) -> list[int]:

@@ -342,7 +342,28 @@ def _resume_random(world: World) -> list[str]:
             "--out", "run", "--resume"]
 
 
+def _run_folder(info: dict, model: tuple[str, bytes]) -> Callable[[World], list[str]]:
+    def setup(world: World) -> list[str]:
+        import json
+
+        run = world.work / "run"
+        run.mkdir()
+        (run / "model.json").write_text(json.dumps(info))
+        (run / model[0]).write_bytes(model[1])
+        return ["generate", "run", "--length", "10"]
+    return setup
+
+
+TORCH_INFO = {"backend": "torch", "vocabulary": "abc", "embedding": 4, "hidden": 8, "layers": 1}
+
 TRAINING_CASES = CIFAR_CASES + [
+    Case("generate-random-model", _run_folder(TORCH_INFO, ("model.pt", os.urandom(1024))), 2, "not a readable model"),
+    Case("generate-pickle-model", _run_folder(TORCH_INFO, ("model.pt", b"cos\nsystem\n(S'touch ../outside/pwned'\ntR.")),
+         2, "not a readable model"),
+    Case("generate-huge-sizes", _run_folder({**TORCH_INFO, "hidden": 10 ** 9}, ("model.pt", b"")), 2, "hidden"),
+    Case("generate-info-not-json", _run_folder({"backend": "numpy"}, ("model.npz", os.urandom(64))), 2, "vocabulary"),
+    Case("generate-random-npz", _run_folder({"backend": "numpy", "vocabulary": "abc"}, ("model.npz", os.urandom(64))),
+         2, "not a readable model"),
     Case("mnist-gzip-bomb", _mnist_bomb, 2, "mnist", may_create=("run",)),
     Case("resume-random-checkpoint", _resume_random, 2, "checkpoint", may_create=("run",)),
 ]
