@@ -5,7 +5,8 @@ becomes one question; with variants, a problem with a `vary:` block becomes one 
 variant, drawn by `solver.vary` exactly as `dlsolve vary` draws it.
 
 Which answers are asked: those named in `find`, else all of them except those the problem
-states itself (a `given` constraint such as conv-shape's `output`), up to MAX_BLANKS boxes per
+states itself (a `given` constraint such as conv-shape's `output`; unless nothing else is left,
+as for a `text` problem), up to MAX_BLANKS boxes per
 question (the rest stay in the worked solution). Each answer is asked element by element:
 a vector `u1` as u1[1], u1[2], …, a matrix as grad_W2[row,column], a mapping as totals.params,
 counting from 1. An answer that is a formula or prose (a derivation, an explanation) cannot be
@@ -229,10 +230,10 @@ def question_from(result, *, variant: int | None = None, variant_seed: str | Non
         prompt=prompt_markdown(result), group=group if variant is not None else None,
         variant=variant, variant_seed=variant_seed, drawn=dict(drawn or {}),
     )
+    asked = {name: value for name, value in result.answers.items()
+             if result.find or not _is_given(name, result.given)}
     key_lines = []
-    for name, value in result.answers.items():
-        if not result.find and _is_given(name, result.given):
-            continue
+    for name, value in (asked or result.answers).items():  # a `text` answer echoes its given `answer`
         latex = solution.answer_latex.get(name)
         blanks, open_answers = answer_parts(name, value, latex, decimals)
         if not result.find and len(question.blanks) + len(blanks) > MAX_BLANKS:
