@@ -103,9 +103,9 @@ def _label(parent: ET.Element, question: Question, blank: Blank) -> None:
         scale = _keyed(question, blank).scale
         if scale:
             code.tail = " × 10"
-            _sub(parent, "sup", text=str(scale)).tail = " ="
+            _sub(parent, "sup", text=str(scale)).tail = " = "
             return
-    code.tail = " ="
+    code.tail = " = "
 
 
 def _interaction(parent: ET.Element, response: str, blank: Blank, inline: bool) -> None:
