@@ -296,9 +296,15 @@ def build_quiz(paths: list[Path], variants: int | None = None, seed: int | None 
     questions: list[Question] = []
     categories: dict[str, str] = {}
     for path in files:
-        title, found = _file_questions(path, variants, seed)
+        try:
+            title, found = _file_questions(path, variants, seed)
+        except BadInput as exc:  # a `vary` block that never gives a valid draw names no file
+            raise exc.located(file=str(path)) from None
         categories[str(path)] = title
         questions += found
+    if variants and not any(q.variant is not None for q in questions):
+        raise BadInput("--variants: no problem has a `vary:` block to draw variants from",
+                       file=", ".join(str(p) for p in files), field="vary")
     seen: dict[str, str] = {}
     for question in questions:
         if question.uid in seen:

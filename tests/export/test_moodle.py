@@ -208,3 +208,8 @@ def test_a_prose_answer_with_cloze_characters_is_escaped():
 
     field = "{1:SHORTANSWER:=" + cloze_escape('a}b#c~d/e"f\\g') + "}"
     assert parse_cloze(field)[0]["answers"][0]["text"] == 'a}b#c~d/e"f\\g'
+
+
+def test_variants_of_a_set_without_vary_blocks_are_refused(capsys, tmp_path):
+    code, err = run_export(capsys, EXAM, "--to", "moodle", "--variants", "2", "--seed", "1", "-o", tmp_path / "q.xml")
+    assert code == 2 and "no problem has a `vary:` block" in err and "Traceback" not in err
