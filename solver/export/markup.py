@@ -8,6 +8,7 @@ bodies, converted from the same TeX by latex2mathml (as the HTML answer key does
 from __future__ import annotations
 
 import html
+import re
 
 
 def tex_math(latex: str, display: bool) -> str:
@@ -40,6 +41,7 @@ _ALLOWED = {
     "b": (), "i": (), "h1": (), "h2": (), "h3": (), "h4": (), "h5": (), "h6": (), "br": (),
     "hr": (), "blockquote": (), "sub": (), "sup": (), "img": ("src", "alt"), "a": ("href",),
 }
+_SAFE_LINK = re.compile(r"^(https?://|mailto:|#|FIGURE/)", re.IGNORECASE)  # FIGURE/: questions.FIGURE_PREFIX
 _VOID = {"br", "hr", "img", "area", "base", "col", "embed", "input", "link", "meta", "source", "track", "wbr"}
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "template", "textarea", "select"}
 
@@ -73,8 +75,10 @@ def html_elements(fragment: str, namespace: str | None = None) -> list:
                     skipping[0] += 1
                 return
             in_math = stack[-1][2] or tag == "math"
-            if in_math or tag in _ALLOWED:
-                kept = {k: v or "" for k, v in attrs if in_math and k != "xmlns" or k in _ALLOWED.get(tag, ())}
+            kept = {k: v or "" for k, v in attrs if in_math and k != "xmlns" or k in _ALLOWED.get(tag, ())}
+            link = kept.get("href", kept.get("src"))
+            unsafe = tag in ("a", "img") and not (link and _SAFE_LINK.match(link))  # javascript:, file:
+            if in_math or (tag in _ALLOWED and not unsafe):
                 if tag == "img":
                     kept.setdefault("alt", "figure")
                 parent = next(element for _, element, _ in reversed(stack) if element is not None)
@@ -117,3 +121,8 @@ def clean_html(fragment: str) -> str:
     div = html_elements(fragment)[0]
     return html.escape(div.text or "", quote=False) + "".join(
         ET.tostring(child, encoding="unicode", method="xml") for child in div)
+
+
+def plain_text(text: str) -> str:
+    """A name or title for a plain-text field: the words of any markup in it, on one line."""
+    return " ".join("".join(html_elements(text)[0].itertext()).split())

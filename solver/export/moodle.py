@@ -18,7 +18,9 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 
-from .markup import moodle_html
+from html import escape
+
+from .markup import moodle_html, plain_text
 from .questions import FIGURE_PREFIX, Blank, Question, Quiz
 
 PENALTY = "0.3333333"
@@ -82,7 +84,7 @@ def _ask(question: Question) -> str:
 
 
 def _name(question: Question) -> str:
-    name = f"{question.problem_id} — {question.title}"
+    name = f"{question.problem_id} — {plain_text(question.title)}"
     return name + (f" (variant {question.variant})" if question.variant is not None else "")
 
 
@@ -134,7 +136,7 @@ def _question(quiz_root: ET.Element, question: Question) -> None:
 
 def category_path(*parts: str) -> str:
     """$course$/top/PART/…; a slash inside a name is doubled, as Moodle reads it."""
-    return "/".join(["$course$", "top"] + [part.replace("/", "//") for part in parts])
+    return "/".join(["$course$", "top"] + [plain_text(part).replace("/", "//") for part in parts])
 
 
 def _category(root: ET.Element, path: str, info: str) -> None:
@@ -154,7 +156,7 @@ def render_moodle(quiz: Quiz, header: str) -> bytes:
         if path != current:
             info = (f"<p>{len([q for q in quiz.questions if q.group == question.group])} variants of problem "
                     f"{question.problem_id}: add a random question from this category.</p>"
-                    if question.group else f"<p>Problems of {question.file}.</p>")
+                    if question.group else f"<p>Problems of {escape(question.file)}.</p>")
             _category(root, path, info)
             current = path
         _question(root, question)

@@ -26,7 +26,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 
-from .markup import MATHML, qti_elements
+from .markup import MATHML, plain_text, qti_elements
 from .questions import FIGURE_PREFIX, Blank, Question, Quiz
 from .tolerance import for_short_field
 
@@ -197,7 +197,7 @@ def render_item(question: Question, item_id: str, version: str) -> bytes:
 
 
 def _title(question: Question) -> str:
-    title = f"{question.problem_id} — {question.title}"
+    title = f"{question.problem_id} — {plain_text(question.title)}"
     return title + (f" (variant {question.variant})" if question.variant is not None else "")
 
 
@@ -227,7 +227,7 @@ def _xml(root: ET.Element) -> bytes:
 def render_test(quiz: Quiz, item_ids: dict[str, str], version: str) -> bytes:
     test = ET.Element(_q("assessmentTest"), {
         f"{{{XSI}}}schemaLocation": f"{QTI} {QTI_SCHEMA}", "identifier": identifier(quiz.title, "TEST"),
-        "title": quiz.title, "toolName": "dlsolve", "toolVersion": version})
+        "title": plain_text(quiz.title), "toolName": "dlsolve", "toolVersion": version})
     part = _sub(test, "testPart", {"identifier": "PART-1", "navigationMode": "nonlinear",
                                    "submissionMode": "simultaneous"})
     sections: dict[str, ET.Element] = {}
@@ -236,7 +236,7 @@ def render_test(quiz: Quiz, item_ids: dict[str, str], version: str) -> bytes:
         if question.file not in sections:
             title = quiz.categories.get(question.file, question.file)
             sections[question.file] = _sub(part, "assessmentSection", {
-                "identifier": identifier(question.file, "SECTION"), "title": title, "visible": "true"})
+                "identifier": identifier(question.file, "SECTION"), "title": plain_text(title), "visible": "true"})
         parent = sections[question.file]
         if question.group:
             if question.group not in groups:

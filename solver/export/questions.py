@@ -15,6 +15,7 @@ marked by a platform, so a problem with one is an essay question with the key fo
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def answer_parts(name: str, value: Any, latex: str | None, decimals: int) -> tup
     for label, leaf in leaves:
         if isinstance(leaf, bool):
             blanks.append(Blank(label, name, "boolean", leaf))
-        elif _is_number(leaf):
+        elif _is_number(leaf) and math.isfinite(leaf):
             blanks.append(Blank(label, name, "number", numeric_key(leaf, decimals)))
         elif leaf is None or (in_mapping and isinstance(leaf, str)):
             continue  # a table row's name or type, a field that does not apply: not asked
