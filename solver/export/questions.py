@@ -274,11 +274,12 @@ def _file_questions(path: Path, variants: int | None, seed: int | None) -> tuple
         drawn = {report.problem_id: report.values for report in reports}
         variant_set = ProblemSet(problem_set.file, problem_set.title, problem_set.defaults,
                                  document["problems"], problem_set.lines, problem_set.base_dir)
-        for result in solve_problem_set(variant_set).problems:
+        # Problems without `vary` are the same in every variant: solved once, with variant 1.
+        for result in solve_problem_set(variant_set, only=None if number == 1 else varied).problems:
             if result.id in varied:
                 by_problem.setdefault(result.id, []).append(question_from(
                     result, variant=number, variant_seed=variant_seed(seed, number), drawn=drawn[result.id]))
-            elif number == 1:  # a problem without `vary` is the same in every variant: asked once
+            else:
                 by_problem.setdefault(result.id, []).append(question_from(result))
     return title, [q for problem_questions in by_problem.values() for q in problem_questions]
 
