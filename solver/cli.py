@@ -286,10 +286,17 @@ def _add_export_command(app: typer.Typer) -> None:
         from .export import export_quiz, manifest_path
         from .output import write_atomic
 
+        from .pipeline import collect_paths
+
         target = Path(out)
         if out.endswith(("/", os.sep)) or target.is_dir():
             raise BadInput(f"{out} is a folder; -o names the quiz file (e.g. quiz.xml)", file="command line",
                            field="-o")
+        inputs = {p.resolve() for p in collect_paths(paths)}
+        for written in (target, manifest_path(target)):
+            if written.resolve() in inputs or (written.exists() and not written.is_file()):
+                raise BadInput(f"will not replace {written}: it is an input or not a regular file",
+                               file="command line", field="-o")
         command = " ".join(["dlsolve export", *map(str, paths), "--to", to.value, "-o", out]
                            + ([f"--variants {variants}"] if variants is not None else [])
                            + ([f"--seed {seed}"] if seed is not None else []))

@@ -213,3 +213,11 @@ def test_a_prose_answer_with_cloze_characters_is_escaped():
 def test_variants_of_a_set_without_vary_blocks_are_refused(capsys, tmp_path):
     code, err = run_export(capsys, EXAM, "--to", "moodle", "--variants", "2", "--seed", "1", "-o", tmp_path / "q.xml")
     assert code == 2 and "no problem has a `vary:` block" in err and "Traceback" not in err
+
+
+def test_an_input_is_never_replaced(capsys, tmp_path):
+    source = tmp_path / "set.yaml"
+    source.write_text(VARIED.read_text())
+    code, err = run_export(capsys, source, "--to", "moodle", "-o", source)
+    assert code == 2 and "will not replace" in err
+    assert source.read_text() == VARIED.read_text()
