@@ -6,8 +6,8 @@ variant, drawn by `solver.vary` exactly as `dlsolve vary` draws it.
 
 Which answers are asked: those named in `find`, else all of them except those the problem
 states itself (a `given` constraint such as conv-shape's `output`; unless nothing else is left,
-as for a `text` problem), up to MAX_BLANKS boxes per
-question (the rest stay in the worked solution). Each answer is asked element by element:
+as for a `text` problem), up to MAX_BLANKS boxes per question (the rest stay in the worked
+solution). Each answer is asked element by element:
 a vector `u1` as u1[1], u1[2], …, a matrix as grad_W2[row,column], a mapping as totals.params,
 counting from 1. An answer that is a formula or prose (a derivation, an explanation) cannot be
 marked by a platform, so a problem with one is an essay question with the key for the grader.
@@ -108,7 +108,7 @@ def _leaves(value: Any, label: str, index: tuple = ()):
     if isinstance(value, list):
         for position, item in enumerate(value):
             if isinstance(item, dict):
-                yield from _leaves(item, f"{_index_label(label, index + (position,))}", ())
+                yield from _leaves(item, _index_label(label, index + (position,)), ())
             else:
                 yield from _leaves(item, label, index + (position,))
     elif isinstance(value, dict):
@@ -165,7 +165,8 @@ def _given_line(name: str, value: Any, decimals: int) -> str:
     if _is_number(plain) or (isinstance(plain, list) and values.depth(plain) >= 1
                              and all(_is_number(v) for _, v in _leaves(plain, name))):
         return f"- `{name}` = ${values.latex(plain, decimals)}$"
-    return f"- `{name}` = `{values.text(plain, decimals)}`"
+    shown = values.text(plain, decimals)
+    return f"- `{name}` = `` {shown} ``" if "`" in shown else f"- `{name}` = `{shown}`"
 
 
 def prompt_markdown(result) -> str:
@@ -201,16 +202,22 @@ def solution_markdown(result, figure_dir: Path) -> str:
 # Problems to questions
 
 
-_SYMBOL = re.compile(r"^[A-Za-z_]\w*$")
+_SHAPE = re.compile(r"^\s*\d+(\s*[x×,]\s*\d+)*\s*$")
 
 
-def _is_given(name: str, given: dict) -> bool:
-    """An answer the problem states itself (conv-shape's `output` constraint): not asked. A field
-    given as the unknown `?` or a symbol is what the question asks for."""
-    if name not in given or given[name] is None:
+def _as_stated(value: Any) -> Any:
+    """A given value in the form answers take: "6x49x49" -> [6, 49, 49], 25 -> [25]."""
+    value = values.to_plain(value)
+    if isinstance(value, str) and _SHAPE.match(value):
+        value = [int(part) for part in re.split(r"[x×,]", value)]
+    return value if isinstance(value, list) else [value]
+
+
+def _is_given(name: str, value: Any, given: dict) -> bool:
+    """An answer the problem states itself (conv-shape's `output` constraint): not asked."""
+    if given.get(name) is None or isinstance(value, bool):
         return False
-    value = given[name]
-    return not (isinstance(value, str) and (value.strip() == "?" or _SYMBOL.match(value.strip())))
+    return _as_stated(given[name]) == _as_stated(value)
 
 
 def _stem(file: str) -> str:
@@ -232,14 +239,15 @@ def question_from(result, *, variant: int | None = None, variant_seed: str | Non
         variant=variant, variant_seed=variant_seed, drawn=dict(drawn or {}),
     )
     asked = {name: value for name, value in result.answers.items()
-             if result.find or not _is_given(name, result.given)}
+             if result.find or not _is_given(name, value, result.given)}
     key_lines = []
     for name, value in (asked or result.answers).items():  # a `text` answer echoes its given `answer`
-        latex = solution.answer_latex.get(name)
-        blanks, open_answers = answer_parts(name, value, latex, decimals)
-        if not result.find and len(question.blanks) + len(blanks) > MAX_BLANKS:
+        size = sum(1 for _ in _leaves(values.to_plain(value), name))  # counted before keying a big map
+        if not result.find and len(question.blanks) + size > MAX_BLANKS:
             question.left_out.append(name)
             continue
+        latex = solution.answer_latex.get(name)
+        blanks, open_answers = answer_parts(name, value, latex, decimals)
         question.blanks += blanks
         question.open_answers += open_answers
         key_lines.append(_answer_key_line(name, value, latex, decimals))
