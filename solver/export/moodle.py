@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import re
 import xml.etree.ElementTree as ET
-
 from html import escape
 
 from .markup import moodle_html, plain_text

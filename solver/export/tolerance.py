@@ -10,7 +10,7 @@ in dlsolve, with a tolerance of half a unit of the last decimal: with `decimals:
 Canvas keeps four decimal places of a typed number and turns anything below 1e-4 into 0, so a
 key that needs more than four decimals could never be entered there. For such platforms an
 answer with `decimals` above 4 is asked in units of 10^-(decimals − 4): with `decimals: 6` the
-value 0.000002 is entered as 0.02 (units of 10⁻²) — key and tolerance scaled alike, so exactly
+value 0.000002 is entered as 0.0002 (units of 10⁻²) — key and tolerance scaled alike, so exactly
 the same responses are accepted.
 """
 

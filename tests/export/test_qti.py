@@ -12,9 +12,8 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
-from conftest import EXAM, VARIED, flat, run_export
+from conftest import EXAM, VARIED, run_export
 from test_moodle import expected_boxes, key_of
 
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
