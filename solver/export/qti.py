@@ -137,8 +137,10 @@ def _body(item: ET.Element, question: Question, responses: list[tuple[str, Blank
     if style == "truefalse":
         _interaction(body, responses[0][0], responses[0][1], inline=False)
         return
+    scaled = any(b.kind == "number" and _keyed(question, b).scale for _, b in responses)
+    hint = " Where a power of ten is shown, enter the value multiplied by it." if scaled else ""
     if style == "multi":
-        _sub(body, "p", text="Give each value:")
+        _sub(body, "p", text="Give each value." + hint)
         rows = _sub(_sub(body, "table"), "tbody")
         for response, blank in responses:
             row = _sub(rows, "tr")
@@ -147,7 +149,7 @@ def _body(item: ET.Element, question: Question, responses: list[tuple[str, Blank
         return
     response, blank = responses[0]
     if blank.kind == "number" and not blank.key.exact:
-        _sub(body, "p", text=f"Give the value to {question.decimals} decimals.")
+        _sub(body, "p", text=f"Give the value to {question.decimals} decimals." + hint)
     line = _sub(body, "p")
     _label(line, question, blank)
     _interaction(line, response, blank, inline=True)
