@@ -21,7 +21,7 @@ import typer
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, BadInput, DlsolveError, did_you_mean
 
 TRAINING_COMMANDS = ("train", "generate", "gradcheck")
-FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", *TRAINING_COMMANDS)
+FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", "export", *TRAINING_COMMANDS)
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -296,6 +296,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
             reports = make_variants(path, count, seed, Path(out), _limits(time_limit, memory_limit))
         render_vary_report(_console(), reports, Path(out))
 
+    _add_export_command(app)
+
     from .registry import kind_names
 
     names = kind_names()
@@ -306,6 +308,54 @@ def build_app(command: Optional[str]) -> typer.Typer:
 
         register_training(app)
     return app
+
+
+class ExportFormat(str, Enum):
+    moodle = "moodle"
+    qti = "qti"
+
+
+def _add_export_command(app: typer.Typer) -> None:
+    @app.command()
+    def export(
+        paths: list[Path] = typer.Argument(..., help="Problem files or folders (every *.yaml below)."),
+        to: ExportFormat = typer.Option(..., "--to", help="moodle (Moodle XML) or qti (a QTI 2.1 .zip package)."),
+        out: str = typer.Option(..., "-o", "--out-file", metavar="FILE", help="The quiz file to write."),
+        variants: Optional[int] = typer.Option(None, "--variants", min=1, max=1000,
+                                               help="Versions of each problem with a `vary:` block."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the variants: same seed, same quiz."),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
+    ) -> None:
+        """Quizzes for a course platform: Moodle XML or a QTI 2.1 package, with the worked
+        solutions as feedback; a manifest FILE.manifest.json is written beside the quiz.
+
+        Example: dlsolve export problems/course/004-final-exam.yaml --to moodle -o exam.xml
+        """
+        from .export import export_quiz, manifest_path
+        from .output import write_atomic
+
+        from .pipeline import collect_paths
+
+        target = Path(out)
+        with _writing(target):
+            into_folder = out.endswith(("/", os.sep)) or target.is_dir()
+        if into_folder:
+            raise BadInput(f"{out} is a folder; -o names the quiz file (e.g. quiz.xml)", file="command line",
+                           field="-o")
+        inputs = {p.resolve() for p in collect_paths(paths)}
+        for written in (target, manifest_path(target)):
+            if written.resolve() in inputs or (written.exists() and not written.is_file()):
+                raise BadInput(f"will not replace {written}: it is an input or not a regular file",
+                               file="command line", field="-o")
+        command = " ".join(["dlsolve export", *map(str, paths), "--to", to.value, "-o", out]
+                           + ([f"--variants {variants}"] if variants is not None else [])
+                           + ([f"--seed {seed}"] if seed is not None else []))
+        data, manifest = export_quiz(paths, to.value, variants, seed, command, _limits(time_limit, memory_limit))
+        with _writing(target):
+            write_atomic(target, data)
+            write_atomic(manifest_path(target), manifest)
+        typer.echo(f"wrote {target} and {manifest_path(target)}", err=True)
 
 
 def _add_kind_commands(app: typer.Typer, command: Optional[str], names: list[str]) -> None:

@@ -132,6 +132,32 @@ def draw_variant(problem: dict, rng: random.Random, file: str, decimals, limits=
                    problem_id=problem["id"])
 
 
+def variant_seed(seed: int, number: int) -> str:
+    """The seed of variant `number`'s random generator: every problem of that variant draws from it."""
+    return f"{seed}:{number}"
+
+
+def variant_document(raw: dict, number: int, seed: int, file: str, decimals,
+                     limits=None) -> tuple[dict, list[VariantReport]]:
+    """Variant `number` of a problem file (its raw mapping): every problem with a `vary` block
+    drawn anew, the others as written; claimed `answer:` blocks are dropped."""
+    rng = random.Random(variant_seed(seed, number))
+    problems, reports = [], []
+    for problem in raw["problems"]:
+        if isinstance(problem, dict) and problem.get("vary"):
+            variant, tries = draw_variant(problem, rng, file, decimals, limits)
+            reports.append(VariantReport(str(problem.get("id")), number, tries,
+                                         {k: variant["given"][k] for k in problem["vary"] if k != "require"}))
+            problems.append(variant)
+        else:
+            problems.append({k: v for k, v in problem.items() if k != "answer"})
+    document = {k: v for k, v in raw.items() if k != "problems"}
+    if document.get("title"):
+        document["title"] = f"{document['title']} (variant {number})"
+    document["problems"] = problems
+    return document, reports
+
+
 def make_variants(path: Path, count: int, seed: int, out_dir: Path, limits=None) -> list[VariantReport]:
     """Write DIR/NAME-vK.yaml and its key DIR/NAME-vK-key.md for K = 1..count."""
     import yaml
@@ -150,20 +176,8 @@ def make_variants(path: Path, count: int, seed: int, out_dir: Path, limits=None)
     decimals = problem_set.defaults.get("decimals")
     reports: list[VariantReport] = []
     for number in range(1, count + 1):
-        rng = random.Random(f"{seed}:{number}")
-        problems = []
-        for problem in raw["problems"]:
-            if isinstance(problem, dict) and problem.get("vary"):
-                variant, tries = draw_variant(problem, rng, file, decimals, limits)
-                reports.append(VariantReport(str(problem.get("id")), number, tries,
-                                             {k: variant["given"][k] for k in problem["vary"] if k != "require"}))
-                problems.append(variant)
-            else:
-                problems.append({k: v for k, v in problem.items() if k != "answer"})
-        document = {k: v for k, v in raw.items() if k != "problems"}
-        if document.get("title"):
-            document["title"] = f"{document['title']} (variant {number})"
-        document["problems"] = problems
+        document, drawn = variant_document(raw, number, seed, file, decimals, limits)
+        reports.extend(drawn)
         target = out_dir / f"{path.stem}-v{number}.yaml"
         header = f"# Variant {number} of {path.name} (seed {seed}); its key is {target.stem}-key.md\n"
         write_atomic(target, header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))

@@ -44,18 +44,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
 
 def markdown_to_html(markdown: str, title: str, image_dir: Path | None = None) -> str:
     """Convert a Markdown key: math to MathML, images inlined from `image_dir`."""
-    from markdown_it import MarkdownIt
-
-    formulas: list[str] = []
-
-    def keep(match: re.Match, display: bool) -> str:
-        formulas.append(latex_to_mathml(match.group(1), display))
-        return _PLACEHOLDER.format(len(formulas) - 1)
-
-    text = _BLOCK_MATH.sub(lambda m: keep(m, True), markdown)
-    text = _INLINE_MATH.sub(lambda m: keep(m, False), text)
-    body = MarkdownIt("commonmark").enable("table").render(text)
-    body = re.sub(r"DLSOLVEMATH(\d+)X", lambda m: formulas[int(m.group(1))], body)
+    body = markdown_fragment(markdown, latex_to_mathml)
     if image_dir is not None:
         body = re.sub(r'<img src="([^"]+)"', lambda m: f'<img src="{_data_uri(image_dir, m.group(1))}"', body)
     body = re.sub(r'<pre><code class="language-mermaid">(.*?)</code></pre>',
@@ -63,6 +52,23 @@ def markdown_to_html(markdown: str, title: str, image_dir: Path | None = None) -
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
             f"{body}</body>\n</html>\n")
+
+
+def markdown_fragment(markdown: str, write_math) -> str:
+    """Markdown as an HTML fragment, each formula written by `write_math(latex, display)`:
+    MathML here, TeX between \\( \\) for platforms that typeset it themselves."""
+    from markdown_it import MarkdownIt
+
+    formulas: list[str] = []
+
+    def keep(match: re.Match, display: bool) -> str:
+        formulas.append(write_math(match.group(1), display))
+        return _PLACEHOLDER.format(len(formulas) - 1)
+
+    text = _BLOCK_MATH.sub(lambda m: keep(m, True), markdown)
+    text = _INLINE_MATH.sub(lambda m: keep(m, False), text)
+    body = MarkdownIt("commonmark").enable("table").render(text)
+    return re.sub(r"DLSOLVEMATH(\d+)X", lambda m: formulas[int(m.group(1))], body)
 
 
 def _data_uri(base: Path, link: str) -> str:
