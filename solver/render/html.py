@@ -67,14 +67,24 @@ def markdown_fragment(markdown: str, write_math) -> str:
 
     text = _BLOCK_MATH.sub(lambda m: keep(m, True), markdown)
     text = _INLINE_MATH.sub(lambda m: keep(m, False), text)
-    body = MarkdownIt("commonmark").enable("table").render(text)
+    # Raw HTML is off: notes and titles come from problem files, which are untrusted (a
+    # <script> in a note stays text). The key's own line breaks in table cells pass as a token.
+    text = text.replace("<br>", _LINE_BREAK)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    body = body.replace(_LINE_BREAK, "<br>")
     return re.sub(r"DLSOLVEMATH(\d+)X", lambda m: formulas[int(m.group(1))], body)
 
 
+_LINE_BREAK = "DLSOLVEBREAKX"
+
+
 def _data_uri(base: Path, link: str) -> str:
-    path = base / html.unescape(link)
-    if not path.is_file():
-        return link
+    """A figure of the key, embedded. Any other image (a link in a problem's notes to a local
+    file or a web address) is dropped: the page embeds no file but its own figures and loads
+    nothing from the network."""
+    path = (base / html.unescape(link)).resolve()
+    if path.parent != base.resolve() or not path.is_file():
+        return ""
     kind = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 

@@ -246,6 +246,15 @@ CASES: list[Case] = [
          0, None, may_create=("keys",),
          check=lambda world, result: _assert(len(list((world.work / "keys").rglob("*.json"))) == 2)),
 
+    Case("html-key-from-hostile-notes", _file("p.yaml", 'title: "<script>alert(1)</script>"\nproblems:\n  - id: p\n'
+                                          '    kind: conv-shape\n    notes: "<script>alert(2)</script> ![a](/etc/passwd) '
+                                          '![b](../outside/keep.txt) ![c](http://example.com/x.png) <img src=x onerror=alert(3)>"\n'
+                                          '    given: {input: 10, kernel: 3}\n', "solve", "{file}", "-o", "key.html"),
+         0, None, may_create=("key.html",),
+         check=lambda world, result: _assert(all(bad not in (world.work / "key.html").read_text() for bad in
+                                                 ("<script", "<img src=x", "example.com/x.png", "base64,ZG8gbm90"))
+                                             and "data:" not in (world.work / "key.html").read_text())),
+
     # Messages: one, on stderr, with a line.
     Case("kind-command-error-on-stderr", _args("conv-shape", "--input", "10", "--kernel", "30"), 2, "kernel",
          check=lambda world, result: _assert(result.stdout.strip() == b"")),
