@@ -115,6 +115,8 @@ def _class_target(given: LossInput, scores):
     rows = scores[None] if single else scores
     n, classes = rows.shape
     raw = np.asarray(given.target, dtype=float)
+    if single and raw.shape == (1,) and classes > 1:
+        raw = raw.reshape(())  # one sample's class index written as a one-element list
     if raw.ndim == scores.ndim - 1:
         labels = raw.reshape(n) if raw.size == n else None
         if labels is None:
