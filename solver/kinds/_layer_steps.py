@@ -35,7 +35,8 @@ def _agree(sol: Solution, what: str, written: list[tuple[float, float]]) -> None
     if not written:
         return
     error = max(abs(a - b) / max(1.0, abs(b)) for a, b in written)
-    sol.check(f"{what}: the {len(written)} element{'s' if len(written) > 1 else ''} worked by hand equal "
+    many = len(written) > 1
+    sol.check(f"{what}: the {len(written)} element{'s' if many else ''} worked by hand equal{'' if many else 's'} "
               "the vectorised computation", error < 1e-9, error=error)
 
 

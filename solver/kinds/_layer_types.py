@@ -145,7 +145,7 @@ def _affine(sol: Solution, given: LayerInput) -> dict:
                             f"b{_place(k[-1:])}",
         "dx": lambda k, n: f"dx{_place(_unbatch_index(k, single))} = Σ_m dout·w: the row of dout times row "
                            f"{int(np.ravel_multi_index(k[1:], xb.shape[1:])) + 1} of w",
-        "dw": lambda k, n: f"dw{_place(k)} = Σ_n x·dout over the {n} sample{'s' if n > 1 else ''}",
+        "dw": lambda k, n: f"dw{_place(k)} = Σ_n dout·x over the {n} sample{'s' if n > 1 else ''}",
         "db": lambda k, n: f"db{_place(k)} = Σ_n dout over the samples",
     }
     steps.bilinear_forward_steps(sol, fn.affine_forward, lambda g, xx, ww: fn.affine_backward(g, xx, ww)[0],

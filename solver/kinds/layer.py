@@ -78,11 +78,11 @@ class LayerInput(KindInput):
                                      "OH×OW×F×C×KH×KW")
     b: Any = Field(None, description="bias: affine M, conv and transposed-conv F, locally-connected F×OH×OW "
                                      "(0 when not given)")
-    stride: Any = Field(None, description="stride (1; pooling: the kernel), one number or [height, width]")
+    stride: Any = Field(None, description="stride (1; pooling: the kernel), one number or a list (height, width)")
     padding: Any = Field(0, description="zero padding on every side (pooling pads with −∞ for max)")
     dilation: Any = Field(1, description="conv, transposed-conv: kernel dilation")
     output_padding: Any = Field(0, description="transposed-conv: extra rows/columns at the bottom/right")
-    kernel: Any = Field(None, description="pooling window: one number or [height, width]")
+    kernel: Any = Field(None, description="pooling window: one number or a list (height, width)")
     count_include_pad: bool = Field(True, description="avgpool: padding zeros count in the average (PyTorch)")
     alpha: float = Field(0.01, description="leaky-relu slope for x < 0")
     gamma: Any = Field(1, description="norm scale γ (batchnorm, groupnorm: per channel; layernorm: shaped "

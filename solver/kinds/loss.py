@@ -33,6 +33,8 @@ S = Sym("s")
 Z = Sym("z")
 T = Sym("t")
 TEMPERATURE = Sym("T")
+COUNT = Sym("N")
+P = Sym("p")
 LOSS = Sym("L")
 ELL = Sym("ell", text="ℓ", latex=r"\ell")
 
@@ -208,7 +210,7 @@ def _ce(sol, ctx, given, scores, dist, labels, count, single):
     sol.convention("Cross-entropy of a row: ℓ = −Σ_j t_j·ln softmax(z)_j = LSE(z) − Σ_j t_j z_j when the "
                    "targets sum to 1 (LSE(z) = ln Σ e^(z_j)); natural logarithm.")
     for i in _samples(n, given.show):
-        label = "the scores" if n == 1 else f"sample {i + 1}"
+        label = "the sample" if n == 1 else f"sample {i + 1}"
         lse = _log_sum_exp(sol, z[i], n, i, label)
         if labels is not None and given.label_smoothing == 0:
             y = int(labels[i])
@@ -234,14 +236,23 @@ def _finish(sol, ctx, given, losses, probs, dscores, count, single, dist):
                 "Probabilities e^(log-probability):", value=ctx.hand_round(common.plain(unshape(probs))),
                 answer="probs")
     _loss_value(sol, ctx, given, losses, count)
-    if given.type == "ce":
-        t_sum = dist.sum(axis=1)
-        text = ("Gradient with respect to the scores: (p − t)/(N·T) per element — the targets sum to 1 in "
-                "every row" if np.allclose(t_sum, 1) else
-                "Gradient with respect to the scores: (p·Σt − t)/(N·T) per element")
+    shape = common.shape_text(np.shape(unshape(dscores)))
+    bindings = {"p": unshape(probs), "t": unshape(dist), "N": count, "T": given.temperature}
+    if given.type == "ce" and np.allclose(dist.sum(axis=1), 1):
+        text, expr = "Gradient with respect to the scores, (p − t)/(N·T) — the targets sum to 1 in every row", \
+            (P - T) / (COUNT * TEMPERATURE)
+    elif given.type == "ce":
+        text, expr = "Gradient with respect to the scores, (p·Σt − t)/(N·T)", None
     else:
-        text = "Gradient with respect to the scores: −t/(N·T) per element (nll is linear in them)"
-    text += f"; shape {common.shape_text(np.shape(unshape(dscores)))}, like the scores."
+        text, expr = "Gradient with respect to the scores, −t/(N·T) (nll is linear in them)", \
+            -T / (COUNT * TEMPERATURE)
+    text += f"; shape {shape}, like the scores:"
+    if expr is not None:
+        written = sol.add(text, Formula(Sym("dscores", text="∂L/∂s", latex=r"\partial L/\partial s"), expr, bindings))
+        error = float(np.max(np.abs(np.asarray(written) - unshape(dscores))))
+        sol.check("dscores: the formula equals the vectorised gradient", error < 1e-12, error=error)
+        sol.set_answer("dscores", ctx.hand_round(common.plain(unshape(dscores))))
+        return sol
     sol.add(text, value=ctx.hand_round(common.plain(unshape(dscores))), answer="dscores")
     return sol
 
