@@ -16,6 +16,7 @@ from ..inputs import matrix_shape
 
 MAX_ELEMENTS = 20_000  # a hand-calculation kind: bigger arrays belong to the training module
 FIRST_SHOWN = 3  # elements of each quantity worked in full unless `show: all`
+ALL_SHOWN_UP_TO = 400  # `show: all` works at most this many elements of one quantity
 MAX_TERMS_WRITTEN = 36  # a longer sum is written as Σ over the two arrays it multiplies
 
 
@@ -69,12 +70,14 @@ def element_symbol(name: str, index: tuple, latex_name: str | None = None) -> Sy
     return Sym(f"{name}_" + "_".join(map(str, index)), text=f"{name}[{shown}]", latex=f"{base}[{shown}]")
 
 
-def shown_indices(shape: tuple, show: str) -> list[tuple]:
-    """Which elements get their full working: the first few in row-major order, or all."""
+def shown_indices(shape: tuple, show: str, limit: int | None = None) -> list[tuple]:
+    """Which elements get their full working: the first few in row-major order, or all (at most
+    ALL_SHOWN_UP_TO, and at most `limit` where each element costs a pass of the layer)."""
+    count = ALL_SHOWN_UP_TO if show == "all" else FIRST_SHOWN
+    if limit is not None:
+        count = min(count, max(FIRST_SHOWN, limit))
     everything = itertools.product(*(range(s) for s in shape))
-    if show == "all":
-        return list(everything)
-    return list(itertools.islice(everything, FIRST_SHOWN))
+    return list(itertools.islice(everything, count))
 
 
 def sum_expr(items: list[Expr]) -> Expr:

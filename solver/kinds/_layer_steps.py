@@ -20,6 +20,7 @@ from ..steps import Formula, Solution
 from . import _layer_common as common
 
 SUBSTITUTE_UP_TO = 24  # whole-array formulas with at most this many values show them substituted
+WORK_BUDGET = 30_000_000  # multiply-adds spent on reading off one quantity's written elements
 
 
 def _unit(shape, index):
@@ -97,12 +98,23 @@ def linear_elements(sol: Solution, name: str, value, indices, coefficients: Call
         coef = coefficients(index)
         pairs = [(float(a), float(c)) for a, c in zip(operand[where], coef[where])]
         if plain_sum:  # every coefficient is 1: a plain sum
-            got = sol.add(text(index, len(pairs)), Formula(symbol, common.sum_expr([Num(a) for a, _ in pairs])))
+            if len(pairs) <= common.MAX_TERMS_WRITTEN:
+                formula = Formula(symbol, common.sum_expr([Num(a) for a, _ in pairs]))
+            else:
+                formula = Formula(symbol, total(Sym("a")), {"a": np.array([a for a, _ in pairs])}, substitute=False)
+            got = sol.add(text(index, len(pairs)), formula)
             written.append((float(got), float(value[index])))
             continue
         got = write_sum_of_products(sol, text(index, len(pairs)), symbol, pairs, extra(index) if extra else None)
         written.append((float(got), float(value[index])))
     _agree(sol, name, written)
+
+
+def _limit(out, w) -> int:
+    """How many elements fit the work budget: each costs two passes of the layer, about
+    out.size·(w.size / output channels) multiply-adds each."""
+    cost = 2 * out.size * max(1, w.size // max(1, out.shape[1]))
+    return max(1, WORK_BUDGET // cost)
 
 
 def _mapper(texts: dict, name: str):
@@ -119,8 +131,9 @@ def bilinear_forward_steps(sol: Solution, forward: Callable, backward_dx: Callab
 
     ones_x, ones_w = np.ones_like(x), np.ones_like(w)
     bias = forward(np.zeros_like(x), w, b)
+    limit = _limit(out, w)
     linear_elements(
-        sol, "out", out, common.shown_indices(out.shape, show),
+        sol, "out", out, common.shown_indices(out.shape, show, limit),
         coefficients=lambda k: backward_dx(_unit(out.shape, k), x, w),
         pattern=lambda k: backward_dx(_unit(out.shape, k), ones_x, ones_w),
         operand=x, text=texts["out"], user_index=_mapper(texts, "out"), extra=lambda k: float(bias[k]) if bias[k] != 0 else None)
@@ -133,19 +146,20 @@ def bilinear_backward_steps(sol: Solution, forward: Callable, x, w, b, show: str
 
     ones_x, ones_w, zero_b = np.ones_like(x), np.ones_like(w), np.zeros_like(b)
     dx, dw, db = grads
+    limit = _limit(dout, w)
     zero_x, zero_w = np.zeros_like(x), np.zeros_like(w)
     linear_elements(
-        sol, "dx", dx, common.shown_indices(dx.shape, show),
+        sol, "dx", dx, common.shown_indices(dx.shape, show, limit),
         coefficients=lambda k: forward(_unit(x.shape, k), w, zero_b),
         pattern=lambda k: forward(_unit(x.shape, k), ones_w, zero_b),
         operand=dout, text=texts["dx"], user_index=_mapper(texts, "dx"))
     linear_elements(
-        sol, "dw", dw, common.shown_indices(dw.shape, show),
+        sol, "dw", dw, common.shown_indices(dw.shape, show, limit),
         coefficients=lambda k: forward(x, _unit(w.shape, k), zero_b),
         pattern=lambda k: forward(ones_x, _unit(w.shape, k), zero_b),
         operand=dout, text=texts["dw"], user_index=_mapper(texts, "dw"))
     linear_elements(
-        sol, "db", db, common.shown_indices(db.shape, show),
+        sol, "db", db, common.shown_indices(db.shape, show, limit),
         coefficients=lambda k: forward(zero_x, zero_w, _unit(b.shape, k)),
         pattern=lambda k: forward(zero_x, zero_w, _unit(b.shape, k)),
         operand=dout, text=texts["db"], user_index=_mapper(texts, "db"), plain_sum=True)

@@ -372,19 +372,39 @@ def _pool(sol: Solution, given: LayerInput) -> dict:
     divisor = fn.avg_pool_divisor(x4.shape, kernel, stride, padding, given.count_include_pad)
 
     def window(k):
-        """The real input positions in output k's window."""
-        unit = np.zeros(out4.shape)
-        unit[k] = 1.0
-        return np.nonzero(fn.avg_pool_backward(unit, x4, kernel, stride, padding, True))
+        """The real input positions of output k's window (rows, columns), clipped to the input."""
+        spans = [slice(max(0, o * s - p), min(size, o * s - p + kk))
+                 for o, s, p, kk, size in zip(k[2:], stride, padding, kernel, x4.shape[2:])]
+        return (k[0], k[1], spans[0], spans[1])
+
+    def windows_containing(k):
+        """The outputs whose window holds input position k, in row-major order."""
+        per_axis = [[o for o in range(count) if o * s - p <= position < o * s - p + kk]
+                    for position, count, s, p, kk in zip(k[2:], out4.shape[2:], stride, padding, kernel)]
+        return [(k[0], k[1], i, j) for i in per_axis[0] for j in per_axis[1]]
+
+    def first_maximum(m):
+        """Where output m's maximum sits: the first one in row-major window order."""
+        where = window(m)
+        cells = x4[where]
+        row, col = np.unravel_index(int(np.argmax(cells)), cells.shape)
+        return (m[0], m[1], where[2].start + int(row), where[3].start + int(col))
 
     written = []
     for k in common.shown_indices(out4.shape, given.show):
-        cells = [float(v) for v in x4[window(k)]]
+        cells = [float(v) for v in x4[window(k)].ravel()]
         symbol = common.element_symbol("out", k)
         symbol = Sym(symbol.name, text="out" + user_place(k), latex=r"\mathrm{out}" + user_place(k))
+        if len(cells) > common.MAX_TERMS_WRITTEN:
+            sol.add(f"out{user_place(k)}: the {'maximum' if is_max else 'average'} of its window's {len(cells)} "
+                    "values", value=float(out4[k]))
+            continue
         if is_max:
             expr = call("max", *[Num(v) for v in cells]) if len(cells) > 1 else Num(cells[0])
-            got = sol.add(f"out{user_place(k)}: the maximum of its window's {len(cells)} values", Formula(symbol, expr))
+            at = first_maximum(k)
+            where = "" if len(cells) == 1 else f"; the first maximum in row-major order is x{user_place(at)}"
+            got = sol.add(f"out{user_place(k)}: the maximum of its window's {len(cells)} values{where}",
+                          Formula(symbol, expr))
         else:
             expr = common.sum_expr([Num(v) for v in cells]) / Num(float(divisor[k[2:]]))
             got = sol.add(f"out{user_place(k)}: the window's sum over {divisor[k[2:]]:g}", Formula(symbol, expr))
@@ -403,17 +423,10 @@ def _pool(sol: Solution, given: LayerInput) -> dict:
         dx4 = fn.avg_pool_backward(dout4, x4, kernel, stride, padding, given.count_include_pad)
     written = []
     for k in common.shown_indices(x4.shape, given.show):
-        unit = np.zeros(x4.shape)
-        unit[k] = 1.0
-        windows = list(zip(*np.nonzero(fn.avg_pool_forward(unit, kernel, stride, padding, True))))
+        windows = windows_containing(k)
         symbol = Sym(f"dx_{k}", text="dx" + user_place(k), latex="dx" + user_place(k))
         if is_max:
-            wins = []
-            for m in windows:
-                route = np.zeros(out4.shape)
-                route[m] = 1.0
-                if fn.max_pool_backward(route, x4, kernel, stride, padding)[k] != 0:
-                    wins.append(float(dout4[m]))
+            wins = [float(dout4[m]) for m in windows if first_maximum(m) == tuple(k)]
             expr = common.sum_expr([Num(v) for v in wins]) if wins else Num(0.0)
             many = len(windows) != 1
             text = (f"dx{user_place(k)}: this input is the (first) maximum of {len(wins)} of the {len(windows)} "
@@ -424,6 +437,9 @@ def _pool(sol: Solution, given: LayerInput) -> dict:
             expr = common.sum_expr(terms) if terms else Num(0.0)
             text = (f"dx{user_place(k)}: each of the {len(windows)} window{'s' if len(windows) != 1 else ''} "
                     "containing it passes back dout over its divisor")
+        if len(windows) > common.MAX_TERMS_WRITTEN:
+            sol.add(text, value=float(dx4[k]))
+            continue
         got = sol.add(text, Formula(symbol, expr))
         written.append((float(got), float(dx4[k])))
     steps._agree(sol, "dx", written)
@@ -464,7 +480,9 @@ def _activation(sol: Solution, given: LayerInput) -> dict:
             raise BadInput("softmax needs a list of values", field="x")
         out = fn.softmax_forward(x)
         rows = x.reshape(-1, x.shape[-1])
-        for r in (range(len(rows)) if show == "all" else range(min(len(rows), common.FIRST_SHOWN))):
+        shown_rows = 0 if x.shape[-1] > common.MAX_TERMS_WRITTEN else min(
+            len(rows), common.ALL_SHOWN_UP_TO if show == "all" else common.FIRST_SHOWN)
+        for r in range(shown_rows):
             m = float(rows[r].max())
             denominator = common.sum_expr([call("exp", Num(float(v)) - Num(m)) for v in rows[r]])
             index = np.unravel_index(r * x.shape[-1], x.shape)

@@ -194,6 +194,10 @@ def solve(given: LayerInput, ctx: Context) -> Solution:
     _check_fields(given)
     sol = Solution()
     types.solve_layer(sol, given)
+    largest = max((common.array(v).size for v in sol.answers.values()), default=0)
+    if given.show == "all" and largest > common.ALL_SHOWN_UP_TO:
+        sol.note(f"show: all works the first {common.ALL_SHOWN_UP_TO} elements of each quantity in full; the "
+                 "others are computed the same way.")
     for name, value in sol.answers.items():
         sol.answers[name] = ctx.hand_round(common.plain(value))
     return sol

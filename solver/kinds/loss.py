@@ -150,7 +150,7 @@ def _class_target(given: LossInput, scores):
 
 
 def _samples(n: int, show: str) -> list[int]:
-    return list(range(n)) if show == "all" else list(range(min(n, common.FIRST_SHOWN)))
+    return list(range(min(n, common.ALL_SHOWN_UP_TO if show == "all" else common.FIRST_SHOWN)))
 
 
 def _row_sym(name: str, n: int, index: int, latex: str | None = None) -> Sym:
@@ -188,10 +188,13 @@ def _log_sum_exp(sol: Solution, z_row, n: int, i: int, label: str) -> float:
     """m + ln Σ e^(z − m) for one row, its terms written out."""
     values = z_row.tolist()
     m = max(values)
+    text = f"Log-sum-exp of {label}: with m = max = {m:g}, ln Σ e^z = m + ln Σ e^(z − m)."
+    symbol = _row_sym("LSE", n, i, r"\mathrm{LSE}")
+    if len(values) > common.MAX_TERMS_WRITTEN:
+        return sol.add(text, Formula(symbol, Num(m) + call("log", total(call("exp", Z - Num(m)))), {"z": z_row},
+                                     substitute=False))
     shift = [Num(v) - Num(m) for v in values]
-    expr = Num(m) + call("log", common.sum_expr([call("exp", e) for e in shift]))
-    return sol.add(f"Log-sum-exp of {label}: with m = max = {m:g}, ln Σ e^z = m + ln Σ e^(z − m).",
-                   Formula(_row_sym("LSE", n, i, r"\mathrm{LSE}"), expr))
+    return sol.add(text, Formula(symbol, Num(m) + call("log", common.sum_expr([call("exp", e) for e in shift]))))
 
 
 def _ce(sol, ctx, given, scores, dist, labels, count, single):
@@ -219,6 +222,10 @@ def _ce(sol, ctx, given, scores, dist, labels, count, single):
                                     Formula(_row_sym("ℓ", n, i, r"\ell"), Num(lse) - Num(float(z[i, y]))))
         else:
             pairs = [(float(t), float(v)) for t, v in zip(dist[i], z[i]) if t != 0]
+            if len(pairs) > common.MAX_TERMS_WRITTEN:
+                sol.add(f"Loss of {label}: ℓ = LSE·Σt − Σ t_j z_j ({len(pairs)} terms).",
+                        value=float(lse * dist[i].sum() - (dist[i] * z[i]).sum()))
+                continue
             expr = Num(lse) * Num(float(dist[i].sum())) - common.products_expr(pairs)
             sol.add(f"Loss of {label}: ℓ = LSE·Σt − Σ t_j z_j.",
                                     Formula(_row_sym("ℓ", n, i, r"\ell"), expr))
@@ -282,6 +289,9 @@ def _nll(sol, ctx, given, scores, dist, labels, count, single):
     for i in _samples(n, given.show):
         label = "the sample" if n == 1 else f"sample {i + 1}"
         pairs = [(float(t), float(v)) for t, v in zip(dist[i], z[i]) if t != 0]
+        if len(pairs) > common.MAX_TERMS_WRITTEN:
+            sol.add(f"Loss of {label}: −Σ t_j z_j ({len(pairs)} terms).", value=float(-(dist[i] * z[i]).sum()))
+            continue
         sol.add(f"Loss of {label}: minus the log-probability of the target.",
                 Formula(_row_sym("ℓ", n, i, r"\ell"), -common.products_expr(pairs)))
     losses, probs, dscores = nn_loss.negative_log_likelihood(scores, dist, count, given.temperature)
@@ -298,7 +308,7 @@ def _elementwise(sol, ctx, given, scores, target):
 
     count = scores.size if given.reduction == "mean" else 1
     s, t = scores.reshape(-1), target.reshape(-1)
-    first = range(len(s)) if given.show == "all" else range(min(len(s), common.FIRST_SHOWN))
+    first = range(min(len(s), common.ALL_SHOWN_UP_TO if given.show == "all" else common.FIRST_SHOWN))
     for k in first:
         index = np.unravel_index(k, scores.shape) if scores.ndim else ()
         sym = common.element_symbol("ℓ", tuple(int(i) for i in index), r"\ell")
@@ -340,14 +350,18 @@ def _hinge(sol, ctx, given, scores, labels, count, single):
                    f"Δ = {given.margin:g}; not PyTorch's MultiMarginLoss, which also divides by C. A margin of "
                    "exactly 0 contributes no gradient.")
     n = len(scores)
+    losses, dscores = nn_loss.multiclass_hinge(scores, labels, count, given.margin)
     for i in _samples(n, given.show):
         y = int(labels[i])
         terms = [call("max", Num(0), Num(float(scores[i, j])) - Num(float(scores[i, y])) + Num(given.margin))
                  for j in range(scores.shape[1]) if j != y]
         label = "the sample" if n == 1 else f"sample {i + 1}"
+        if len(terms) > common.MAX_TERMS_WRITTEN:
+            sol.add(f"Loss of {label} (true class {y}, counted from 0; {len(terms)} margins):",
+                    value=float(losses[i]))
+            continue
         sol.add(f"Loss of {label} (true class {y}, counted from 0):",
                 Formula(_row_sym("ℓ", n, i, r"\ell"), common.sum_expr(terms) if terms else Num(0.0)))
-    losses, dscores = nn_loss.multiclass_hinge(scores, labels, count, given.margin)
     _loss_value(sol, ctx, given, losses, count)
     sol.add("Gradient: +1 for each wrong class with a positive margin, −(their number) for the true class, "
             f"divided by {count:g}; shape like the scores.",
@@ -363,14 +377,17 @@ def _kl(sol, ctx, given, scores, dist, count, single):
     sol.convention("KL(t ‖ softmax(s)) = Σ t·(ln t − log_softmax(s)) per sample, 0·ln 0 = 0; mean over "
                    "samples is PyTorch's reduction 'batchmean'.")
     n = len(scores)
+    losses, dscores = nn_loss.kl_divergence(scores, dist, count)
     for i in _samples(n, given.show):
         label = "the scores" if n == 1 else f"sample {i + 1}"
         lse = _log_sum_exp(sol, scores[i], n, i, label)
         terms = [Num(float(t)) * (call("log", Num(float(t))) - (Num(float(v)) - Num(lse)))
                  for t, v in zip(dist[i], scores[i]) if t > 0]
+        if len(terms) > common.MAX_TERMS_WRITTEN:
+            sol.add(f"KL of {label} ({len(terms)} terms):", value=float(losses[i]))
+            continue
         sol.add(f"KL of {label}: log_softmax(s) = s − LSE.",
                 Formula(_row_sym("KL", n, i), common.sum_expr(terms) if terms else Num(0.0)))
-    losses, dscores = nn_loss.kl_divergence(scores, dist, count)
     _loss_value(sol, ctx, given, losses, count)
     sol.add("Gradient: (softmax(s)·Σt − t)/N, that is softmax(s) − t per sample when t sums to 1; shape "
             "like the scores.", value=ctx.hand_round(common.plain(dscores[0] if single else dscores)),
