@@ -420,7 +420,7 @@ def _pool(sol: Solution, given: LayerInput) -> dict:
     if is_max:
         dx4 = fn.max_pool_backward(dout4, x4, kernel, stride, padding)
     else:
-        dx4 = fn.avg_pool_backward(dout4, x4, kernel, stride, padding, given.count_include_pad)
+        dx4 = fn.avg_pool_backward(dout4, x4.shape, kernel, stride, padding, given.count_include_pad)
     written = []
     for k in common.shown_indices(x4.shape, given.show):
         windows = windows_containing(k)

@@ -6,8 +6,9 @@ dgamma, dbeta). Spatial layers work on 2-D maps (N, C, H, W); a 1-D layer (N, C,
 same computation on maps of height 1, so `stride`, `padding`, `dilation` and kernels are
 (height, width) pairs here and the caller pads a 1-D layer's pairs with a 1 (or 0).
 
-Every window loop runs over the K_H·K_W kernel offsets and moves whole arrays at each one
-(the offset trick of solver/nn/pool.py), so no Python loop runs over pixels.
+Every window loop runs over the K_H·K_W kernel offsets and moves whole arrays at each one, so
+no Python loop runs over pixels. The training module's pooling layers (solver/nn/pool.py) are
+these functions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def _window(offset: int, dilation: int, stride: int, count: int) -> slice:
 
 def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
     ph, pw = padding
+    if ph == pw == 0:
+        return x
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
@@ -157,20 +160,21 @@ def max_pool_forward(x, kernel, stride, padding=(0, 0)):
     """Padding counts as −∞ (it never wins), as in PyTorch."""
     ho, wo = pool_out_shape(x.shape, kernel, stride, padding)
     xp = _pad(x, padding, -np.inf)
-    best = np.full((*x.shape[:2], ho, wo), -np.inf)
+    best = np.full((*x.shape[:2], ho, wo), -np.inf, dtype=x.dtype)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             np.maximum(best, xp[:, :, _window(i, 1, stride[0], ho), _window(j, 1, stride[1], wo)], out=best)
     return best
 
 
-def max_pool_backward(dout, x, kernel, stride, padding=(0, 0)):
+def max_pool_backward(dout, x, kernel, stride, padding=(0, 0), out=None):
     """Each window's gradient goes to its maximum; at a tie to the first one in row-major
-    window order (the offsets are visited in that order), as PyTorch picks it."""
+    window order (the offsets are visited in that order), as PyTorch picks it. `out`, the
+    forward's result, saves finding the maxima again."""
     ho, wo = dout.shape[2:]
     xp = _pad(x, padding, -np.inf)
-    best = max_pool_forward(x, kernel, stride, padding)
-    dxp = np.zeros_like(xp)
+    best = max_pool_forward(x, kernel, stride, padding) if out is None else out
+    dxp = np.zeros(xp.shape, dtype=dout.dtype)
     routed = np.zeros(dout.shape, dtype=bool)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
@@ -198,21 +202,23 @@ def avg_pool_divisor(x_shape, kernel, stride, padding, count_include_pad=True) -
 def avg_pool_forward(x, kernel, stride, padding=(0, 0), count_include_pad=True):
     ho, wo = pool_out_shape(x.shape, kernel, stride, padding)
     xp = _pad(x, padding)
-    total = np.zeros((*x.shape[:2], ho, wo))
+    total = np.zeros((*x.shape[:2], ho, wo), dtype=x.dtype)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             total += xp[:, :, _window(i, 1, stride[0], ho), _window(j, 1, stride[1], wo)]
-    return total / avg_pool_divisor(x.shape, kernel, stride, padding, count_include_pad)
+    return total / avg_pool_divisor(x.shape, kernel, stride, padding, count_include_pad).astype(x.dtype)
 
 
-def avg_pool_backward(dout, x, kernel, stride, padding=(0, 0), count_include_pad=True):
+def avg_pool_backward(dout, x_shape, kernel, stride, padding=(0, 0), count_include_pad=True):
+    """Each window passes dout over its divisor back to every value in it (only x's shape matters)."""
     ho, wo = dout.shape[2:]
-    share = dout / avg_pool_divisor(x.shape, kernel, stride, padding, count_include_pad)
-    dxp = np.zeros_like(_pad(x, padding))
+    share = dout / avg_pool_divisor(x_shape, kernel, stride, padding, count_include_pad).astype(dout.dtype)
+    h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    dxp = np.zeros((*x_shape[:2], h, w), dtype=dout.dtype)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             dxp[:, :, _window(i, 1, stride[0], ho), _window(j, 1, stride[1], wo)] += share
-    return dxp[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]]
+    return dxp[:, :, padding[0]:padding[0] + x_shape[2], padding[1]:padding[1] + x_shape[3]]
 
 
 # --- element-wise --------------------------------------------------------------------------------
