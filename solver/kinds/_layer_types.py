@@ -148,17 +148,33 @@ def _affine(sol: Solution, given: LayerInput) -> dict:
         "dw": lambda k, n: f"dw{_place(k)} = Σ_n dout·x over the {n} sample{'s' if n > 1 else ''}",
         "db": lambda k, n: f"db{_place(k)} = Σ_n dout over the samples",
     }
+    rows = xb.reshape(len(xb), -1)
+    flattened = " (each sample flattened to a row)" if xb.ndim > 2 else ""
+    unbatch = (lambda a: a[0]) if single else (lambda a: a)
+    answers = {"out": unbatch(out)}
+    _matrix_step(sol, "out", f"out = x·w + b{flattened}", X @ W + B, {"x": rows, "w": w, "b": b}, out)
     steps.bilinear_forward_steps(sol, fn.affine_forward, lambda g, xx, ww: fn.affine_backward(g, xx, ww)[0],
                                  xb, w, b, out, given.show, texts)
-    answers = {"out": out[0] if single else out}
-    _result(sol, "out", "out = x·w + b", answers["out"])
+    _result(sol, "out", "out", answers["out"])
     if dout is not None:
-        steps.bilinear_backward_steps(sol, fn.affine_forward, xb, w, b, given.show, texts, dout_b, grads)
         dx, dw, db = grads
-        _result(sol, "dx", "dx = dout·wᵀ, reshaped like x", dx[0] if single else dx)
-        _result(sol, "dw", "dw = xᵀ·dout (x as N×D rows), like w", dw)
-        _result(sol, "db", "db = Σ_n dout (summed over the batch), like b", db)
+        _matrix_step(sol, "dx", "dx = dout·wᵀ" + (", then reshaped like x" if xb.ndim > 2 else ""), DOUT @ W.T,
+                     {"dout": dout_b, "w": w}, dx.reshape(len(xb), -1))
+        _matrix_step(sol, "dw", f"dw = xᵀ·dout{flattened}", X.T @ DOUT, {"x": rows, "dout": dout_b}, dw)
+        sol.note("db = Σ_n dout: the column sums of dout, as the bias is added to every sample.")
+        steps.bilinear_backward_steps(sol, fn.affine_forward, xb, w, b, given.show, texts, dout_b, grads)
+        _result(sol, "dx", "dx, like x", unbatch(dx))
+        _result(sol, "dw", "dw, like w", dw)
+        _result(sol, "db", "db, like b", db)
     return answers
+
+
+def _matrix_step(sol: Solution, name: str, text: str, expr, bindings: dict, reference) -> None:
+    """A matrix formula over the whole batch, numbers substituted when they are few, checked
+    against the layer's own pass."""
+    size = sum(np.size(v) for v in bindings.values())
+    written = sol.add(text + ":", Formula(Sym(name), expr, bindings, substitute=size <= steps.SUBSTITUTE_UP_TO))
+    _check_same(sol, name, written, reference)
 
 
 def _unbatch_index(index, single: bool):
