@@ -442,3 +442,35 @@ def test_malformed_values_are_rejected_by_validation(given):
 
     with pytest.raises(ValidationError):
         LayerInput.model_validate(given)
+
+
+def test_kinds_new_and_the_worked_key_from_the_command_line():
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "solver.cli", *args], capture_output=True, text=True,
+                              timeout=120)
+
+    listing = cli("kinds", "layer")
+    assert listing.returncode == 0 and "dgamma" in listing.stdout
+    template = cli("new", "layer")
+    assert template.returncode == 0
+    problem = yaml.safe_load(template.stdout)["problems"][0]
+    assert run(problem["given"]).answers["out"] == [[[[0.5, -0.5], [-0.5, 0.5]]]]
+    solved = cli("layer", "--type", "transposed-conv", "--x", "[[[0, 1], [2, 3]]]", "--w", "[[[[0, 1], [2, 3]]]]",
+                 "--format", "json")
+    assert json.loads(solved.stdout)["problems"][0]["answers"]["out"] == [[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]
+    from helpers import render_text, solve_text
+
+    text = render_text(solve_text("problems:\n  - id: q\n    kind: layer\n    given: {type: affine, x: [[1, 2], "
+                                  "[3, 4]], w: [[1, 0, -1], [2, 1, 0]], b: [0, 1, 2], dout: [[1, 0, 0], [0, 1, 1]]}\n"))
+    assert "out[1, 2] = 1·0 + 2·1 + 1 = 3" in text
+    assert "dx[2, 1] = 0·1 + 1·0 + 1·(−1) = −1" in text
+    assert "dw[1, 2] = 0·1 + 1·3 = 3" in text
+    bad = cli("layer", "--type", "affine", "--x", "[[1, 2]]", "--w", "[[1, 2, 3]]")
+    message = bad.stdout + bad.stderr  # the message names the field, wherever the command writes it
+    assert bad.returncode == 2 and "field w" in message and "Traceback" not in message

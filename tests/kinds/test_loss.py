@@ -169,3 +169,24 @@ def test_bad_input_names_the_field(given, field):
     with pytest.raises(BadInput) as error:
         run(given)
     assert error.value.field == field, error.value.message
+
+
+def test_the_kind_command_and_the_worked_key():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "solver.cli", "loss", "--type", "ce", "--scores", "[2, 1, 0.1]",
+                             "--target", "0", "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert round(json.loads(result.stdout)["problems"][0]["answers"]["loss"], 5) == 0.41703
+    from helpers import render_text, solve_text
+
+    text = render_text(solve_text("problems:\n  - {id: q, kind: loss, given: {type: ce, scores: [2, 1, 0.1], "
+                                  "target: 0}}\n"))
+    assert "LSE = 2 + ln(exp(2 − 2) + exp(1 − 2) + exp(0.1 − 2)) = 2.417" in text
+    assert "ℓ = 2.417 − 2 = 0.417" in text
+    bad = subprocess.run([sys.executable, "-m", "solver.cli", "loss", "--type", "ce", "--scores", "[2, 1]",
+                          "--target", "5"], capture_output=True, text=True, timeout=120)
+    message = bad.stdout + bad.stderr  # the message names the field, wherever the command writes it
+    assert bad.returncode == 2 and "field target" in message and "Traceback" not in message
