@@ -61,13 +61,17 @@ def require_shape(arr, expected: tuple, field: str, what: str) -> None:
                        f"({what})", field=field)
 
 
+TEXT_NAMES = {"x_hat": "x̂", "dx_hat": "dx̂", "dgamma": "dγ", "dbeta": "dβ", "mean": "μ", "var": "σ²"}
+
+
 def element_symbol(name: str, index: tuple, latex_name: str | None = None) -> Sym:
     """`dx[1, 2]`: indices counted from 1, as the key says."""
     shown = ", ".join(str(i + 1) for i in index)
     base = latex_name or (rf"\mathrm{{{name}}}" if len(name) > 1 else name)
+    text = TEXT_NAMES.get(name, name)
     if not index:
-        return Sym(f"{name}_el", text=name, latex=base)
-    return Sym(f"{name}_" + "_".join(map(str, index)), text=f"{name}[{shown}]", latex=f"{base}[{shown}]")
+        return Sym(f"{name}_el", text=text, latex=base)
+    return Sym(f"{name}_" + "_".join(map(str, index)), text=f"{text}[{shown}]", latex=f"{base}[{shown}]")
 
 
 def shown_indices(shape: tuple, show: str, limit: int | None = None) -> list[tuple]:

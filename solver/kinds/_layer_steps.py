@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..formula import Expr, Num, Sym, hadamard, total
+from ..formula import Expr, Num, Op, Sym, hadamard, total
 from ..steps import Formula, Solution
 from . import _layer_common as common
 
@@ -48,20 +48,31 @@ def elementwise(sol: Solution, text: str, name: str, expr: Expr, bindings: dict,
 
     arrays = {k: v for k, v in bindings.items() if isinstance(v, np.ndarray)}
     size = max((v.size for v in arrays.values()), default=1)
-    lhs = Sym(name, text=name, latex=latex or common.element_symbol(name, ()).latex)
-    value = np.asarray(sol.add(text, Formula(lhs, expr, bindings, substitute=size <= SUBSTITUTE_UP_TO)))
-    if size <= SUBSTITUTE_UP_TO and show != "all":
+    # Numbers are substituted into the whole-array formula only for a few values of at most two
+    # axes; otherwise the shown elements carry them.
+    substitute = size <= SUBSTITUTE_UP_TO and all(v.ndim <= 2 for v in arrays.values())
+    lhs = Sym(name, text=common.TEXT_NAMES.get(name, name), latex=latex or common.element_symbol(name, ()).latex)
+    value = np.asarray(sol.add(text, Formula(lhs, expr, bindings, substitute=substitute)))
+    if substitute and show != "all":
         return value  # every number is already written in the line above
     shape = value.shape
     broadcast = {k: (np.broadcast_to(v, shape) if isinstance(v, np.ndarray) else v) for k, v in bindings.items()}
     written = []
+    scalar_expr = _scalar_form(expr)
     for index in common.shown_indices(shape, show):
         scalars = {k: (float(v[index]) if isinstance(v, np.ndarray) else v) for k, v in broadcast.items()}
         got = sol.add(element_text or f"Element {_place(index)}:",
-                      Formula(common.element_symbol(name, index, latex), expr, scalars))
+                      Formula(common.element_symbol(name, index, latex), scalar_expr, scalars))
         written.append((float(got), float(value[index])))
     _agree(sol, name, written)
     return value
+
+
+def _scalar_form(expr: Expr) -> Expr:
+    """The formula for one element: element-wise products (⊙) become ordinary products."""
+    if isinstance(expr, Op):
+        return Op("*" if expr.op == "⊙" else expr.op, tuple(_scalar_form(a) for a in expr.args))
+    return expr
 
 
 def _place(index) -> str:

@@ -155,7 +155,7 @@ def _affine(sol: Solution, given: LayerInput) -> dict:
     _matrix_step(sol, "out", f"out = x·w + b{flattened}", X @ W + B, {"x": rows, "w": w, "b": b}, out)
     steps.bilinear_forward_steps(sol, fn.affine_forward, lambda g, xx, ww: fn.affine_backward(g, xx, ww)[0],
                                  xb, w, b, out, given.show, texts)
-    _result(sol, "out", "out", answers["out"])
+    sol.set_answer("out", answers["out"])  # the matrix step above shows it
     if dout is not None:
         dx, dw, db = grads
         _matrix_step(sol, "dx", "dx = dout·wᵀ" + (", then reshaped like x" if xb.ndim > 2 else ""), DOUT @ W.T,
@@ -163,8 +163,11 @@ def _affine(sol: Solution, given: LayerInput) -> dict:
         _matrix_step(sol, "dw", f"dw = xᵀ·dout{flattened}", X.T @ DOUT, {"x": rows, "dout": dout_b}, dw)
         sol.note("db = Σ_n dout: the column sums of dout, as the bias is added to every sample.")
         steps.bilinear_backward_steps(sol, fn.affine_forward, xb, w, b, given.show, texts, dout_b, grads)
-        _result(sol, "dx", "dx, like x", unbatch(dx))
-        _result(sol, "dw", "dw, like w", dw)
+        if single or xb.ndim > 2:
+            _result(sol, "dx", "dx, shaped like x", unbatch(dx))
+        else:
+            sol.set_answer("dx", dx)
+        sol.set_answer("dw", dw)
         _result(sol, "db", "db, like b", db)
     return answers
 
@@ -451,8 +454,9 @@ def _pool(sol: Solution, given: LayerInput) -> dict:
         else:
             terms = [Num(float(dout4[m])) / Num(float(divisor[m[2:]])) for m in windows]
             expr = common.sum_expr(terms) if terms else Num(0.0)
-            text = (f"dx{user_place(k)}: each of the {len(windows)} window{'s' if len(windows) != 1 else ''} "
-                    "containing it passes back dout over its divisor")
+            many = len(windows) != 1
+            text = (f"dx{user_place(k)}: the {len(windows)} window{'s' if many else ''} containing it pass"
+                    f"{'' if many else 'es'} back dout over {'their divisors' if many else 'its divisor'}")
         if len(windows) > common.MAX_TERMS_WRITTEN:
             sol.add(text, value=float(dx4[k]))
             continue
@@ -506,7 +510,10 @@ def _activation(sol: Solution, given: LayerInput) -> dict:
                     "element:", Formula(common.element_symbol("out", tuple(int(i) for i in index)),
                                         call("exp", Num(float(rows[r][0])) - Num(m)) / denominator))
     out = np.asarray(out, dtype=float)
-    _result(sol, "out", "out", out)
+    if kind == "softmax":
+        _result(sol, "out", "out", out)
+    else:
+        sol.set_answer("out", out)  # the formula step above shows every value
     answers = {"out": out}
     dout = _dout(given, out.shape)
     if dout is None:
@@ -532,7 +539,7 @@ def _activation(sol: Solution, given: LayerInput) -> dict:
                  "sigmoid": lambda: fn.sigmoid_backward(dout, out), "tanh": lambda: fn.tanh_backward(dout, out),
                  "softmax": lambda: fn.softmax_backward(dout, out)}[kind]()
     _check_same(sol, "dx", dx, reference)
-    _result(sol, "dx", "dx, like x", reference)
+    sol.set_answer("dx", reference)
     answers["dx"] = reference
     return answers
 
@@ -570,7 +577,7 @@ def _dropout(sol: Solution, given: LayerInput) -> dict:
                             {"x": x, "mask": mask, "p": given.p}, show)
     reference = fn.dropout_forward(x, mask, given.p)
     _check_same(sol, "out", out, reference)
-    _result(sol, "out", "out", reference)
+    sol.set_answer("out", reference)
     answers = {"out": reference}
     dout = _dout(given, x.shape)
     if dout is not None:
@@ -578,7 +585,7 @@ def _dropout(sol: Solution, given: LayerInput) -> dict:
                                {"dout": dout, "mask": mask, "p": given.p}, show)
         reference = fn.dropout_backward(dout, mask, given.p)
         _check_same(sol, "dx", dx, reference)
-        _result(sol, "dx", "dx, like x", reference)
+        sol.set_answer("dx", reference)
         answers["dx"] = reference
     return answers
 
@@ -709,7 +716,8 @@ def _norm(sol: Solution, given: LayerInput) -> dict:
     else:
         sol.convention("Eval mode: the running statistics replace the batch's; they are not updated.")
     mean_b, var_b = groups.expand(np.asarray(mean)), groups.expand(np.asarray(var))
-    source = "the batch statistics" if training else "the running statistics"
+    source = {"batchnorm": "the batch statistics" if training else "the running statistics",
+              "layernorm": "each sample's own statistics", "groupnorm": "each group's statistics"}[kind]
     written = steps.elementwise(sol, f"x̂ = (x − μ)/√(σ² + ε) with {source}:", "x_hat",
                                 (X - MU) / call("sqrt", VAR + EPS), {"x": x, "mu": mean_b, "var": var_b, "eps": eps},
                                 show, latex=r"\hat{x}")
@@ -733,8 +741,8 @@ def _norm(sol: Solution, given: LayerInput) -> dict:
     answers = {"mean": user_stat(mean), "var": user_stat(var), "x_hat": user(x_hat), "out": user(out)}
     _result(sol, "mean", "mean μ", answers["mean"])
     _result(sol, "var", "var σ² (biased)", answers["var"])
-    _result(sol, "x_hat", "x̂", answers["x_hat"])
-    _result(sol, "out", "out", answers["out"])
+    sol.set_answer("x_hat", answers["x_hat"])  # the formula steps above show them
+    sol.set_answer("out", answers["out"])
     if kind == "batchnorm" and training:
         sol.convention(f"Running statistics (PyTorch): new = (1 − momentum)·old + momentum·batch, momentum = "
                        f"{given.momentum:g}; the running variance takes the unbiased batch variance σ²·M/(M − 1)"
@@ -750,8 +758,8 @@ def _norm(sol: Solution, given: LayerInput) -> dict:
         _check_same(sol, "running_var_new", got, new_var)
         answers["running_mean_new"] = user_stat(new_mean)
         answers["running_var_new"] = user_stat(new_var)
-        _result(sol, "running_mean_new", "running_mean_new", answers["running_mean_new"])
-        _result(sol, "running_var_new", "running_var_new", answers["running_var_new"])
+        sol.set_answer("running_mean_new", answers["running_mean_new"])
+        sol.set_answer("running_var_new", answers["running_var_new"])
     dout_user = _dout(given, np.shape(answers["out"]))
     if dout_user is None:
         return answers
@@ -795,7 +803,7 @@ def _norm(sol: Solution, given: LayerInput) -> dict:
                                     show)
     _check_same(sol, "dx", written, dx)
     answers.update(dx=user(dx), dgamma=dgamma, dbeta=dbeta)
-    _result(sol, "dx", "dx, like x", answers["dx"])
+    sol.set_answer("dx", answers["dx"])
     _result(sol, "dgamma", "dγ", dgamma)
     _result(sol, "dbeta", "dβ", dbeta)
     return answers
@@ -816,7 +824,6 @@ def _variance_steps(sol, groups, x, mean, var, indices, group_size):
         values = groups.members(x, k)
         mu = float(np.asarray(mean)[k])
         symbol = common.element_symbol("var", k, r"\sigma^2")
-        symbol = Sym(symbol.name, text=symbol.text.replace("var", "σ²"), latex=symbol.latex)
         text = f"Variance σ² of {groups.describe(k)} (biased, over M = {group_size})"
         if len(values) <= common.MAX_TERMS_WRITTEN:
             expr = common.sum_expr([(Num(float(v)) - Num(mu)) ** 2 for v in values]) / Num(group_size)

@@ -200,4 +200,7 @@ def solve(given: LayerInput, ctx: Context) -> Solution:
                  "others are computed the same way.")
     for name, value in sol.answers.items():
         sol.answers[name] = ctx.hand_round(common.plain(value))
+    if ctx.round_intermediate:
+        sol.convention(f"round_intermediate: the answers are rounded to {ctx.decimals} decimals; the working "
+                       "above keeps full precision.")
     return sol

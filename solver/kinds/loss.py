@@ -410,6 +410,9 @@ def solve(given: LossInput, ctx: Context) -> Solution:
     _check_options(given)
     scores = common.array(given.scores)
     sol = Solution()
+    if ctx.round_intermediate:
+        sol.convention(f"round_intermediate: the answers are rounded to {ctx.decimals} decimals; the working "
+                       "keeps full precision.")
     if given.type in CLASS_TYPES:
         rows, dist, labels, single = _class_target(given, scores)
         count = len(rows) if given.reduction == "mean" else 1
