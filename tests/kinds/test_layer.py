@@ -474,3 +474,56 @@ def test_kinds_new_and_the_worked_key_from_the_command_line():
     bad = cli("layer", "--type", "affine", "--x", "[[1, 2]]", "--w", "[[1, 2, 3]]")
     message = bad.stdout + bad.stderr  # the message names the field, wherever the command writes it
     assert bad.returncode == 2 and "field w" in message and "Traceback" not in message
+
+
+# --- the layer maths itself against finite differences ----------------------------------------------
+
+
+def finite_difference_cases(rng):
+    """(name, forward(**arrays) -> out, backward(dout, **arrays) -> {name: gradient}, arrays)."""
+    from solver.nn import functional as fn
+
+    x = rng.normal(size=(2, 2, 5, 4))
+    w, b = rng.normal(size=(3, 2, 2, 3)), rng.normal(size=3)
+    conv = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))
+    wt = rng.normal(size=(2, 3, 3, 2))
+    transposed = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), output_padding=(1, 0))
+    wl, bl = rng.normal(size=(3, 2, 3, 2, 2, 2)), rng.normal(size=(3, 3, 2))
+    gamma, beta = rng.uniform(0.5, 2, size=2), rng.normal(size=2)
+    distinct = rng.permutation(40).reshape(2, 2, 5, 2) * 0.1  # no ties: finite differences stay on one branch
+    return [
+        ("conv", lambda x, w, b: fn.conv_forward(x, w, b, **conv),
+         lambda g, x, w, b: dict(zip("xwb", fn.conv_backward(g, x, w, **conv))), dict(x=x, w=w, b=b)),
+        ("transposed-conv", lambda x, w, b: fn.conv_transpose_forward(x, w, b, **transposed),
+         lambda g, x, w, b: dict(zip("xwb", fn.conv_transpose_backward(g, x, w, **transposed))),
+         dict(x=x, w=wt, b=b)),
+        ("locally-connected", lambda x, w, b: fn.local_forward(x, w, b, (2, 1), (1, 0)),
+         lambda g, x, w, b: dict(zip("xwb", fn.local_backward(g, x, w, (2, 1), (1, 0)))), dict(x=x, w=wl, b=bl)),
+        ("maxpool", lambda x: fn.max_pool_forward(x, (3, 2), (2, 1), (1, 1)),
+         lambda g, x: {"x": fn.max_pool_backward(g, x, (3, 2), (2, 1), (1, 1))}, dict(x=distinct)),
+        ("avgpool", lambda x: fn.avg_pool_forward(x, (3, 2), (2, 1), (1, 1), False),
+         lambda g, x: {"x": fn.avg_pool_backward(g, x.shape, (3, 2), (2, 1), (1, 1), False)}, dict(x=x)),
+        ("batchnorm", lambda x, gamma, beta: fn.batchnorm_forward(x, gamma, beta, 1e-5, True, 0, 1, 0.1)[0],
+         lambda g, x, gamma, beta: dict(zip(["x", "gamma", "beta"], fn.batchnorm_backward(
+             g, fn.batchnorm_forward(x, gamma, beta, 1e-5, True, 0, 1, 0.1)[3], gamma,
+             fn.batchnorm_forward(x, gamma, beta, 1e-5, True, 0, 1, 0.1)[2], 1e-5, True))),
+         dict(x=x, gamma=gamma, beta=beta)),
+        ("groupnorm", lambda x, gamma, beta: fn.groupnorm_forward(x, gamma, beta, 2, 1e-5)[0],
+         lambda g, x, gamma, beta: dict(zip(["x", "gamma", "beta"], fn.groupnorm_backward(
+             g, fn.groupnorm_forward(x, gamma, beta, 2, 1e-5)[3], gamma,
+             fn.groupnorm_forward(x, gamma, beta, 2, 1e-5)[2], 2, 1e-5))), dict(x=x, gamma=gamma, beta=beta)),
+        ("softmax", lambda x: fn.softmax_forward(x),
+         lambda g, x: {"x": fn.softmax_backward(g, fn.softmax_forward(x))}, dict(x=x)),
+    ]
+
+
+def test_backward_passes_match_finite_differences():
+    from solver.nn.gradcheck import numeric_gradient, relative_error
+
+    rng = np.random.default_rng(99)
+    for name, forward, backward, arrays in finite_difference_cases(rng):
+        upstream = rng.normal(size=forward(**arrays).shape)
+        analytic = backward(upstream, **arrays)
+        for key, array in arrays.items():
+            numeric = numeric_gradient(lambda: float((forward(**arrays) * upstream).sum()), array)
+            assert relative_error(analytic[key], numeric) < 1e-7, f"{name} d{key}"
