@@ -380,6 +380,35 @@ def test_cs231n_affine_forward_values():
     np.testing.assert_allclose(got["out"], correct, rtol=1e-7)
 
 
+def test_cs231n_conv_forward_values():
+    """CS231n assignment 2's conv_forward_naive check, from its own inputs."""
+    x_shape, w_shape = (2, 3, 4, 4), (3, 3, 4, 4)
+    x = np.linspace(-0.1, 0.5, num=int(np.prod(x_shape))).reshape(x_shape)
+    w = np.linspace(-0.2, 0.3, num=int(np.prod(w_shape))).reshape(w_shape)
+    b = np.linspace(-0.1, 0.2, num=3)
+    got = answers({"type": "conv", "x": x.tolist(), "w": w.tolist(), "b": b.tolist(), "stride": 2, "padding": 1})
+    correct = [[[[-0.08759809, -0.10987781], [-0.18387192, -0.2109216]],
+                [[0.21027089, 0.21661097], [0.22847626, 0.23004637]],
+                [[0.50813986, 0.54309974], [0.64082444, 0.67101435]]],
+               [[[-0.98053589, -1.03143541], [-1.19128892, -1.24695841]],
+                [[0.69108355, 0.66880383], [0.59480972, 0.56776003]],
+                [[2.36270298, 2.36904306], [2.38090835, 2.38247847]]]]
+    np.testing.assert_allclose(got["out"], correct, atol=1e-8)
+
+
+def test_cs231n_max_pool_forward_values():
+    """CS231n assignment 2's max_pool_forward_naive check, from its own inputs."""
+    x = np.linspace(-0.3, 0.4, num=96).reshape(2, 3, 4, 4)
+    got = answers({"type": "maxpool", "x": x.tolist(), "kernel": 2, "stride": 2})
+    correct = [[[[-0.26315789, -0.24842105], [-0.20421053, -0.18947368]],
+                [[-0.14526316, -0.13052632], [-0.08631579, -0.07157895]],
+                [[-0.02736842, -0.01263158], [0.03157895, 0.04631579]]],
+               [[[0.09052632, 0.10526316], [0.14947368, 0.16421053]],
+                [[0.20842105, 0.22315789], [0.26736842, 0.28210526]],
+                [[0.32631579, 0.34105263], [0.38526316, 0.4]]]]
+    np.testing.assert_allclose(got["out"], correct, atol=1e-8)
+
+
 def test_worked_elements_are_checked_and_show_all_writes_every_one():
     given = {"type": "conv", "x": [[[[1, 2, 0], [0, 1, 3], [2, 1, 1]]]], "w": [[[[1, 0], [0, -1]]]], "b": [0.5],
              "dout": [[[[1, 0], [0, 1]]]]}
