@@ -184,11 +184,6 @@ def _unbatch_index(index, single: bool):
     return index[1:] if single else index
 
 
-def _spatial(given: LayerInput, x, sample_ndim: int, what: str):
-    xb, single = _batch(x, sample_ndim, what)
-    return xb, single
-
-
 def _conv_like(sol: Solution, given: LayerInput) -> dict:
     """conv, transposed-conv and locally-connected: 1-D layers run as 2-D maps of height 1."""
     kind = given.type
@@ -233,7 +228,7 @@ def _conv_like(sol: Solution, given: LayerInput) -> dict:
     sol.note(f"x is {_shape(x)} ({'one sample' if single else f'a batch of {n}'}), w is {_shape(w)}.")
     outs = _size_steps(sol, x4.shape[2:], kernel, stride, padding, dilation, dims, kind == "transposed-conv",
                        output_padding)
-    _bound_work(n * f * math.prod(outs) * c * math.prod(kernel) * (1 if kind != "transposed-conv" else 1))
+    _bound_work(n * f * math.prod(outs) * c * math.prod(kernel))
     if kind == "conv":
         sol.convention("Convolution is cross-correlation (no kernel flip), as in every deep-learning library; "
                        "w is F×C×KH×KW (1-D: F×C×K).")
