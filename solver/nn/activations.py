@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver.nn import functional
 from solver.nn.layer import Layer
 
 
@@ -29,7 +30,7 @@ class Sigmoid(Layer):
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self._y * (1 - self._y)  # σ' = σ(1 − σ)
+        return functional.sigmoid_backward(grad_out, self._y)  # σ' = σ(1 − σ)
 
 
 class Tanh(Layer):
@@ -38,4 +39,4 @@ class Tanh(Layer):
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * (1 - self._y * self._y)  # tanh' = 1 − tanh²
+        return functional.tanh_backward(grad_out, self._y)  # tanh' = 1 − tanh²

@@ -835,3 +835,175 @@ def rnn_unroll(given: dict) -> dict:
             nodes.add(("y", t))
             edges.add((("h", L, t), ("y", t)))
     return {"nodes": len(nodes), "edges": len(edges)}
+
+
+# --- layer and loss: torch.nn.functional and autograd ------------------------------------------------
+
+
+def _pair_list(value, dims: int, default):
+    value = default if value is None else value
+    items = value if isinstance(value, list) else [value]
+    return tuple(items * dims if len(items) == 1 else items)
+
+
+def _layer_function(given: dict, x: torch.Tensor):
+    """(function of the tensors, extra tensors by name) reproducing the layer with torch.nn.functional."""
+    kind = given["type"]
+    tensor = lambda value: torch.tensor(value, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    if kind == "affine":
+        w, b = tensor(given["w"]), tensor(given.get("b", [0.0] * len(given["w"][0])))
+        return (lambda x, w, b: x.reshape(len(x), -1) @ w + b), {"w": w, "b": b}
+    if kind in ("conv", "transposed-conv"):
+        w = tensor(given["w"])
+        dims = w.dim() - 2
+        f = w.shape[0] if kind == "conv" else w.shape[1]
+        b = tensor(given.get("b", [0.0] * f))
+        stride, padding = _pair_list(given.get("stride"), dims, 1), _pair_list(given.get("padding"), dims, 0)
+        dilation = _pair_list(given.get("dilation"), dims, 1)
+        if kind == "conv":
+            conv = F.conv1d if dims == 1 else F.conv2d
+            return (lambda x, w, b: conv(x, w, b, stride=stride, padding=padding, dilation=dilation)), {"w": w, "b": b}
+        conv = F.conv_transpose1d if dims == 1 else F.conv_transpose2d
+        output_padding = _pair_list(given.get("output_padding"), dims, 0)
+        return (lambda x, w, b: conv(x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+                                     dilation=dilation)), {"w": w, "b": b}
+    if kind == "locally-connected":
+        w = tensor(given["w"])
+        dims = 1 if w.dim() == 4 else 2
+        b = tensor(given.get("b", 0.0))
+        stride, padding = _pair_list(given.get("stride"), dims, 1), _pair_list(given.get("padding"), dims, 0)
+
+        def local(x, w, b):
+            if dims == 1:
+                x, w, b = x[:, :, None, :], w[None, :, :, :, None, :], b[:, None, :]
+                st, pad = (1, stride[0]), (0, padding[0])
+            else:
+                st, pad = stride, padding
+            oh, ow, f, c, kh, kw = w.shape
+            cols = F.unfold(x, (kh, kw), padding=pad, stride=st)
+            out = torch.einsum("nkl,lfk->nfl", cols, w.reshape(oh * ow, f, c * kh * kw)).reshape(len(x), f, oh, ow) + b
+            return out[:, :, 0, :] if dims == 1 else out
+
+        return local, {"w": w, "b": b}
+    if kind in ("maxpool", "avgpool"):
+        kernel = given["kernel"]
+        dims = len(kernel) if isinstance(kernel, list) else x.dim() - 2
+        kernel = _pair_list(kernel, dims, None)
+        stride = _pair_list(given.get("stride"), dims, None) if given.get("stride") is not None else kernel
+        padding = _pair_list(given.get("padding"), dims, 0)
+        if kind == "maxpool":
+            pool = F.max_pool1d if dims == 1 else F.max_pool2d
+            return (lambda x: pool(x, kernel, stride, padding)), {}
+        pool = F.avg_pool1d if dims == 1 else F.avg_pool2d
+        include = given.get("count_include_pad", True)
+        return (lambda x: pool(x, kernel, stride, padding, count_include_pad=include)), {}
+    if kind == "dropout":
+        mask, p = torch.tensor(given["mask"], dtype=torch.float64), given["p"]
+        return (lambda x: x * mask / (1 - p)), {}
+    if kind == "batchnorm":
+        channels = x.shape[1]
+        gamma = tensor(np.broadcast_to(np.asarray(given.get("gamma", 1.0), dtype=float), (channels,)).copy())
+        beta = tensor(np.broadcast_to(np.asarray(given.get("beta", 0.0), dtype=float), (channels,)).copy())
+        running = (torch.tensor(given.get("running_mean", [0.0] * channels), dtype=torch.float64),
+                   torch.tensor(given.get("running_var", [1.0] * channels), dtype=torch.float64))
+        training = given.get("training", True)
+        function = lambda x, gamma, beta: F.batch_norm(  # noqa: E731
+            x, running[0], running[1], gamma, beta, training=training, momentum=given.get("momentum", 0.1),
+            eps=given.get("eps", 1e-5))
+        function.running = running if training else None
+        return function, {"gamma": gamma, "beta": beta}
+    if kind == "layernorm":
+        shape = tuple(x.shape[1:])
+        gamma = tensor(np.broadcast_to(np.asarray(given.get("gamma", 1.0), dtype=float), shape).copy())
+        beta = tensor(np.broadcast_to(np.asarray(given.get("beta", 0.0), dtype=float), shape).copy())
+        return (lambda x, gamma, beta: F.layer_norm(x, shape, gamma, beta, given.get("eps", 1e-5))), \
+            {"gamma": gamma, "beta": beta}
+    if kind == "groupnorm":
+        channels = x.shape[1]
+        gamma = tensor(np.broadcast_to(np.asarray(given.get("gamma", 1.0), dtype=float), (channels,)).copy())
+        beta = tensor(np.broadcast_to(np.asarray(given.get("beta", 0.0), dtype=float), (channels,)).copy())
+        return (lambda x, gamma, beta: F.group_norm(x, given["groups"], gamma, beta, given.get("eps", 1e-5))), \
+            {"gamma": gamma, "beta": beta}
+    return {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+            "leaky-relu": lambda x: F.leaky_relu(x, given.get("alpha", 0.01)),
+            "softmax": lambda x: F.softmax(x, dim=-1)}[kind], {}
+
+
+def _layer_batch_axis(given: dict, x: np.ndarray) -> bool:
+    """Whether x was written as one sample (the layer kind's rule, SPEC §12)."""
+    kind = given["type"]
+    if kind == "affine" or kind == "layernorm":
+        return x.ndim == 1
+    if kind in ("conv", "transposed-conv"):
+        return x.ndim == np.asarray(given["w"]).ndim - 1
+    if kind in ("maxpool", "avgpool"):
+        kernel = given["kernel"]
+        dims = len(kernel) if isinstance(kernel, list) else (2 if x.ndim == 4 else 1)
+        return x.ndim == dims + 1
+    return False
+
+
+@in_float64
+def layer(given: dict) -> dict:
+    x_np = np.asarray(given["x"], dtype=float)
+    single = _layer_batch_axis(given, x_np)
+    flat_bn = given["type"] == "batchnorm" and x_np.ndim == 1
+    batched = x_np[None] if single else (x_np[:, None] if flat_bn else x_np)
+    x = torch.tensor(batched, dtype=torch.float64, requires_grad=True)
+    function, params = _layer_function(given, x)
+    out = function(x, **params)
+    unshape = (lambda a: a[0]) if single else ((lambda a: a[:, 0]) if flat_bn else (lambda a: a))
+    expected = {"out": unshape(out.detach()).numpy()}
+    if given.get("dout") is not None:
+        dout = np.asarray(given["dout"], dtype=float)
+        dout = dout[None] if single else (dout[:, None] if flat_bn else dout)
+        (out * torch.tensor(dout)).sum().backward()
+        expected["dx"] = unshape(x.grad).numpy()
+        names = {"w": "dw", "b": "db", "gamma": "dgamma", "beta": "dbeta"}
+        for name, tensor in params.items():
+            expected[names[name]] = tensor.grad.numpy()
+    running = getattr(function, "running", None)
+    if running is not None:
+        expected["running_mean_new"] = running[0].numpy()
+        expected["running_var_new"] = running[1].numpy()
+    return expected
+
+
+@in_float64
+def loss(given: dict) -> dict:
+    kind = given["type"]
+    scores_np = np.asarray(given["scores"], dtype=float)
+    target_np = np.asarray(given["target"], dtype=float)
+    reduction = given.get("reduction", "mean")
+    scores = torch.tensor(scores_np, requires_grad=True)
+    single = kind in ("ce", "nll", "hinge", "kl") and scores_np.ndim == 1
+    s = scores[None] if single else scores
+    soft = target_np.shape == scores_np.shape
+    if kind in ("ce", "nll", "hinge") and not soft:
+        target = torch.tensor(np.atleast_1d(target_np).astype(int))
+    else:
+        target = torch.tensor(target_np[None] if single else target_np)
+    temperature = given.get("temperature", 1)
+    expected = {}
+    if kind == "ce":
+        value = F.cross_entropy(s / temperature, target, label_smoothing=given.get("label_smoothing", 0.0),
+                                reduction=reduction)
+        probs = F.softmax(s / temperature, dim=-1)
+        expected["probs"] = (probs[0] if single else probs).detach().numpy()
+    elif kind == "nll":
+        value = F.nll_loss(s / temperature, target, reduction=reduction)
+        probs = torch.exp(s / temperature)
+        expected["probs"] = (probs[0] if single else probs).detach().numpy()
+    elif kind == "hinge":
+        labels = target.argmax(dim=-1) if soft else target
+        value = F.multi_margin_loss(s, labels, margin=given.get("margin", 1.0), reduction=reduction) * s.shape[1]
+    elif kind == "kl":
+        value = F.kl_div(F.log_softmax(s, dim=-1), target, reduction="batchmean" if reduction == "mean" else "sum")
+    else:
+        function = {"bce": F.binary_cross_entropy, "bce-logits": F.binary_cross_entropy_with_logits,
+                    "mse": F.mse_loss}[kind]
+        value = function(s, target, reduction=reduction)
+    value.backward()
+    expected["loss"] = value.item()
+    expected["dscores"] = scores.grad.numpy()
+    return expected

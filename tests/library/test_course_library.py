@@ -33,8 +33,8 @@ DOCUMENT_QUESTIONS = {
 
 # Kinds whose every library problem an oracle in this folder recomputes.
 KINDS_WITH_ORACLES = {"activation", "attention", "backprop", "batchnorm", "conv-design", "conv-shape",
-                      "convolve", "derive", "gate", "network", "optimize", "posenc", "rnn", "rnn-unroll",
-                      "tensor", "text"}
+                      "convolve", "derive", "gate", "layer", "loss", "network", "optimize", "posenc", "rnn",
+                      "rnn-unroll", "tensor", "text"}
 
 
 def test_the_whole_library_solves_with_exit_0(library_solve, library):

@@ -71,6 +71,18 @@ def test_convolve_problems(library, key):
     compare(problem, oracle.convolve(problem.given))
 
 
+@pytest.mark.parametrize("key", library_keys("layer"))
+def test_layer_problems(library, key):
+    problem = library[key]
+    compare(problem, oracle.layer(problem.given))
+
+
+@pytest.mark.parametrize("key", library_keys("loss"))
+def test_loss_problems(library, key):
+    problem = library[key]
+    compare(problem, oracle.loss(problem.given))
+
+
 @pytest.mark.parametrize("key", library_keys("optimize"))
 def test_optimize_problems(library, key):
     problem = library[key]
