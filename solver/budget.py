@@ -56,7 +56,7 @@ class Limits:
 class OverBudget:
     """Stands in for the result of an item that broke its budget."""
 
-    reason: str  # "time" or "memory"
+    reason: str  # "time", "memory", or "error" (the work raised: a bug, not the input's fault)
     message: str
 
 
@@ -122,8 +122,8 @@ class _Worker:
         for registry, entries in zip(self.registries, added):
             for key, entry in entries.items():
                 registry.setdefault(key, entry)
-        if kind == "memory":
-            return OverBudget("memory", value)
+        if kind in ("memory", "error"):
+            return OverBudget(kind, value)
         return value
 
     def _read(self, size: int, deadline: float) -> bytes | None:
@@ -199,6 +199,8 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
                 except MemoryError:
                     payload = _dumps(("memory", "the problem exceeded its memory budget of "
                                                 f"{limits.memory_mb} MB (--memory-limit)", []))
+                except Exception as exc:  # noqa: BLE001 - a bug: reported for this item, the rest go on
+                    payload = _dumps(("error", f"{type(exc).__name__}: {exc}", []))
                 pipe.write(_HEADER.pack(len(payload)) + payload)
     except BrokenPipeError:  # the parent stopped listening
         code = 0

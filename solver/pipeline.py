@@ -226,8 +226,16 @@ def solve_within(limits: Limits | None, problem: dict, **where) -> ProblemResult
     (solved,) = run_within(limits, [problem], lambda item: solve_problem(item, **where), _REGISTRIES)
     if isinstance(solved, OverBudget):
         solved = ProblemResult(id=problem["id"], kind=str(problem["kind"]), file=where["file"],
-                               error=BadInput(solved.message, file=where["file"], problem_id=problem["id"]))
+                               error=_budget_error(solved, file=where["file"], problem_id=problem["id"]))
     return solved
+
+
+def _budget_error(over: OverBudget, **where) -> DlsolveError:
+    """A problem over its budget is bad input (exit 2); one whose worker failed is a bug (exit 3)."""
+    if over.reason == "error":
+        return InternalError(f"internal error ({over.message}). This is a bug in dlsolve; please report "
+                             "it with the problem file", **where)
+    return BadInput(over.message, **where)
 
 
 def _validate_given(kind, given: dict, lines: LineMap, prefix: tuple):
@@ -307,8 +315,8 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
 
 
 def _over_budget(problem: dict, over: OverBudget, problem_set: ProblemSet) -> ProblemResult:
-    error = BadInput(over.message, file=problem_set.file, problem_id=problem["id"],
-                     line=problem_set.lines.line(problem["_prefix"]))
+    error = _budget_error(over, file=problem_set.file, problem_id=problem["id"],
+                          line=problem_set.lines.line(problem["_prefix"]))
     return ProblemResult(id=problem["id"], kind=str(problem["kind"]), file=problem_set.file,
                          title=None if problem.get("title") is None else str(problem["title"]),
                          claimed=problem.get("answer"), line=error.line, error=error)

@@ -110,3 +110,12 @@ def test_over_budget_reports_which_limit():
                                lambda item: _hang_in_python(None, None) if item else "ok"))
     assert outcomes[0] == "ok"
     assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "time"
+
+
+def test_an_answer_that_cannot_be_sent_back_is_an_internal_error_not_a_budget():
+    import threading
+
+    outcomes = list(run_within(Limits(seconds=5), [0, 1], lambda item: threading.Lock() if item else "ok"))
+    assert outcomes[0] == "ok"
+    assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "error"
+    assert "pickle" in outcomes[1].message
