@@ -24,6 +24,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.core
 	$(BIN)/dlsolve solve problems/ --format md -o keys/
 	@echo "Answer keys written to keys/ (one per problem file)."
+	@echo "To put dlsolve on this shell's PATH: source $(VENV)/bin/activate"
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest

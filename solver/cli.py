@@ -46,12 +46,21 @@ DECIMALS_HELP = "Display and check precision when a problem or file sets none (d
 FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contained page) or json."
 
 
+# Output that is not a terminal (a pipe, a file) keeps its full width (SPEC §3): rich would
+# wrap text and squeeze table columns ("1×28×…") to 80 columns there.
+UNBOUNDED_WIDTH = 100_000
+
+
 def _console(file=None, width: int | None = None):
     from rich.console import Console
 
     if file is not None:
-        return Console(file=file, width=width or 100, color_system=None, highlight=False, soft_wrap=False)
-    return Console(highlight=False, soft_wrap=False)
+        return Console(file=file, width=width or UNBOUNDED_WIDTH, color_system=None, highlight=False,
+                       soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = UNBOUNDED_WIDTH
+    return console
 
 
 def _pick_format(fmt: Optional[Format], out: Optional[str]) -> str:
@@ -99,7 +108,7 @@ def emit(file_results, fmt: str, out: Optional[str]) -> None:
     target = Path(out)
     if out.endswith(("/", os.sep)) or target.is_dir():
         for file_result in file_results:
-            path = target / (Path(file_result.file).stem + _SUFFIX[fmt])
+            path = target / (_output_stem(file_result.file) + _SUFFIX[fmt])
             with _writing(path):
                 write_atomic(path, _render([file_result], fmt, target / "figures", "figures/"))
             typer.echo(f"wrote {path}", err=True)
@@ -108,6 +117,13 @@ def emit(file_results, fmt: str, out: Optional[str]) -> None:
     with _writing(target):
         write_atomic(target, _render(file_results, fmt, figures, f"{figures.name}/"))
     typer.echo(f"wrote {target}", err=True)
+
+
+def _output_stem(file: str) -> str:
+    """The name of an input's own output under -o DIR/: its stem; `stdin` for standard input."""
+    from .spec import STDIN_NAME
+
+    return "stdin" if file == STDIN_NAME else Path(file).stem
 
 
 @contextmanager
@@ -137,6 +153,21 @@ def _report_errors(file_results) -> None:
             typer.echo(f"error: {error}", err=True)
 
 
+def _print_version(wanted: bool) -> None:
+    """`dlsolve --version`: the installed distribution's version; importlib.metadata is loaded
+    only here, so the other commands do not pay for it."""
+    if not wanted:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("dlsolve")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from . import __version__ as number
+    typer.echo(f"dlsolve {number}")
+    raise typer.Exit()
+
+
 def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int]):
     from .pipeline import collect_paths, solve_file
 
@@ -157,13 +188,21 @@ def build_app(command: Optional[str]) -> typer.Typer:
         name="dlsolve",
         help="Worked solutions for deep-learning course exercises.\n\n"
              "Example: dlsolve solve problems/ --format md -o key.md",
-        add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+        add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
         context_settings=_CONTEXT, rich_markup_mode=None,
     )
 
+    @app.callback()
+    def options(
+        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                     help="Print the version and exit."),
+    ) -> None:
+        pass
+
     @app.command()
     def solve(
-        paths: list[Path] = typer.Argument(..., help="Problem files or folders (every *.yaml below)."),
+        paths: list[Path] = typer.Argument(
+            ..., help="Problem files or folders (every *.yaml below); - reads standard input."),
         format: Optional[Format] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         out: Optional[str] = OUT_OPTION,
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
@@ -180,14 +219,15 @@ def build_app(command: Optional[str]) -> typer.Typer:
 
     @app.command()
     def check(
-        paths: list[Path] = typer.Argument(..., help="Problem files or folders with `answer:` blocks."),
+        paths: list[Path] = typer.Argument(
+            ..., help="Problem files or folders with `answer:` blocks; - reads standard input."),
         format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text or json."),
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
         decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
     ) -> None:
         """Compare claimed answers with computed ones; exit 1 on any mismatch.
 
-        Example: dlsolve check problems/examples/exam-key.yaml
+        Example: dlsolve check problems/examples/exam-004-key-check.yaml
         """
         from .check import check_problem
         from .render.check import render_check_json, render_check_text

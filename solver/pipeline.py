@@ -14,7 +14,8 @@ from typing import Any
 
 from .context import Context
 from .errors import EXIT_OK, BadInput, DlsolveError, InternalError, did_you_mean
-from .spec import PROBLEM_KEYS, LineMap, ProblemSet, load_problem_set, read_text
+from .spec import (PROBLEM_KEYS, STDIN_NAME, STDIN_PATH, LineMap, ProblemSet, load_problem_set, read_stdin,
+                   read_text)
 
 DEFAULT_DECIMALS = 4
 
@@ -275,8 +276,24 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
     return result
 
 
+def solve_text(text: str, file: str, *, base_dir: Path | None = None, only: set[str] | None = None,
+               decimals: int | None = None) -> FileResult:
+    """Solve a problem set given as YAML text; `file` names it in messages."""
+    try:
+        problem_set = load_problem_set(text, file, base_dir=base_dir)
+    except BadInput as exc:
+        return FileResult(file, error=exc.located(file=file).detached())
+    return solve_problem_set(problem_set, only=only, decimals=decimals)
+
+
 def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None) -> FileResult:
     """Read and solve one problem file; a file-level error becomes the result's error."""
+    if str(path) == STDIN_PATH:
+        try:
+            text = read_stdin()
+        except BadInput as exc:
+            return FileResult(STDIN_NAME, error=exc.detached())
+        return solve_text(text, STDIN_NAME, base_dir=Path.cwd(), only=only, decimals=decimals)
     try:
         text = read_text(path)
         problem_set = load_problem_set(text, str(path), base_dir=path.parent)
@@ -288,6 +305,8 @@ def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None
 def collect_paths(paths: list[Path]) -> list[Path]:
     """Files as given; folders expand to every *.yaml / *.yml below them, sorted."""
     files: list[Path] = []
+    if sum(str(path) == STDIN_PATH for path in paths) > 1:
+        raise BadInput("standard input (-) can be read only once", file="command line")
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())

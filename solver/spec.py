@@ -162,6 +162,25 @@ def read_text(path: Path) -> str:
                        file=file, line=line) from None
 
 
+STDIN_PATH = "-"  # as a PATH on the command line: read the problem set from standard input
+STDIN_NAME = "<stdin>"  # how messages and outputs name it
+
+
+def read_stdin() -> str:
+    """A problem set piped in (`cat set.yaml | dlsolve solve -`), under the same size limit and
+    encoding rules as a file."""
+    import sys
+
+    raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadInput(f"the input is larger than {MAX_FILE_BYTES // 1_000_000} MB", file=STDIN_NAME)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"the input is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                       file=STDIN_NAME, line=raw.count(b"\n", 0, exc.start) + 1) from None
+
+
 @dataclass
 class ProblemSet:
     """A problem file as read: its problems still raw mappings, validated one at a time."""

@@ -53,7 +53,7 @@ def render_step(console, number: int, step, decimals: int) -> None:
     elif _shows_value(step):
         console.print(Text(_indent(values.grid(step.value, decimals))))
     if step.table is not None:
-        console.print(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
+        console.print(Padding(_table(step.table, decimals), (0, 0, 0, 5), expand=False))
     if step.diagram is not None:
         console.print(Text(_indent(step.diagram.text)))
     if step.highlight is not None:
@@ -112,7 +112,7 @@ def render_terminal(console, file_results) -> None:
     for file_result in file_results:
         title = file_result.title or Path(file_result.file).stem
         if len(file_results) > 1 or file_result.title:
-            console.print(Rule(title, style="blue"))
+            console.print(Rule(title, style="blue"), width=min(console.width, 100))  # not a pipe's full width
         if file_result.error is not None:
             from rich.text import Text
 
