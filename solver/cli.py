@@ -46,21 +46,10 @@ DECIMALS_HELP = "Display and check precision when a problem or file sets none (d
 FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contained page) or json."
 
 
-# Output that is not a terminal (a pipe, a file) keeps its full width (SPEC §3): rich would
-# wrap text and squeeze table columns ("1×28×…") to 80 columns there.
-UNBOUNDED_WIDTH = 100_000
-
-
 def _console(file=None, width: int | None = None):
-    from rich.console import Console
+    from .render.console import output_console  # full width when not a terminal (SPEC §3)
 
-    if file is not None:
-        return Console(file=file, width=width or UNBOUNDED_WIDTH, color_system=None, highlight=False,
-                       soft_wrap=False)
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console.width = UNBOUNDED_WIDTH
-    return console
+    return output_console(file, width)
 
 
 def _pick_format(fmt: Optional[Format], out: Optional[str]) -> str:
@@ -86,11 +75,12 @@ def _render(file_results, fmt: str, figure_dir: Path | None = None, figure_prefi
         return render_html(file_results)
     import io
 
+    from .render.console import trimmed
     from .render.terminal import render_terminal
 
     buffer = io.StringIO()
     render_terminal(_console(buffer), file_results)
-    return buffer.getvalue()
+    return trimmed(buffer.getvalue())
 
 
 def emit(file_results, fmt: str, out: Optional[str]) -> None:

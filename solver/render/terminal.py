@@ -53,7 +53,7 @@ def render_step(console, number: int, step, decimals: int) -> None:
     elif _shows_value(step):
         console.print(Text(_indent(values.grid(step.value, decimals))))
     if step.table is not None:
-        console.print(Padding(_table(step.table, decimals), (0, 0, 0, 5), expand=False))
+        console.print(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
     if step.diagram is not None:
         console.print(Text(_indent(step.diagram.text)))
     if step.highlight is not None:
