@@ -30,6 +30,14 @@ class LineMap:
     def record(self, path: tuple, line: int) -> None:
         self._lines.setdefault(path, line)
 
+    def nested(self, prefix: tuple) -> "LineMap":
+        """The same lines for a document placed at `prefix` of a larger one (a single problem
+        read as item 0 of a set's `problems`)."""
+        moved = LineMap()
+        for path, line in self._lines.items():
+            moved.record(tuple(prefix) + path, line)
+        return moved
+
     def line(self, path: tuple) -> int | None:
         """The line of `path`, or of its nearest recorded ancestor."""
         path = tuple(path)

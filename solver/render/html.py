@@ -44,6 +44,25 @@ def latex_to_mathml(latex: str, display: bool) -> str:
 
 def markdown_to_html(markdown: str, title: str, image_dir: Path | None = None) -> str:
     """Convert a Markdown key: math to MathML, images inlined from `image_dir`."""
+    body = markdown_to_body(markdown, image_dir)
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+            f"{body}</body>\n</html>\n")
+
+
+def markdown_to_fragment(markdown: str, image_dir: Path | None = None) -> str:
+    """The key as a block to place inside another page (a Jupyter output cell): its style is
+    scoped to the block, so the page around it keeps its own."""
+    body = markdown_to_body(markdown, image_dir)
+    scoped = re.sub(r"(^|})\s*([^{}]+?)\s*{",
+                    lambda m: m.group(1) + "\n" + ", ".join(f".dlsolve-key {s.strip()}".replace(
+                        ".dlsolve-key body", ".dlsolve-key") for s in m.group(2).split(",")) + " {",
+                    _STYLE)
+    return f'<div class="dlsolve-key">\n<style>{scoped}</style>\n{body}</div>\n'
+
+
+def markdown_to_body(markdown: str, image_dir: Path | None = None) -> str:
+    """The HTML of a Markdown key's content: math as MathML, images inlined from `image_dir`."""
     from markdown_it import MarkdownIt
 
     formulas: list[str] = []
@@ -57,15 +76,12 @@ def markdown_to_html(markdown: str, title: str, image_dir: Path | None = None) -
     body = MarkdownIt("commonmark").enable("table").render(text)
     body = re.sub(r"DLSOLVEMATH(\d+)X", lambda m: formulas[int(m.group(1))], body)
     if image_dir is not None:
-        body = re.sub(r'<img src="([^"]+)"', lambda m: f'<img src="{_data_uri(image_dir, m.group(1))}"', body)
-    body = re.sub(r'<pre><code class="language-mermaid">(.*?)</code></pre>',
+        body = re.sub(r'<img src="([^"]+)"', lambda m: f'<img src="{data_uri(image_dir, m.group(1))}"', body)
+    return re.sub(r'<pre><code class="language-mermaid">(.*?)</code></pre>',
                   r'<pre class="diagram"><code>\1</code></pre>', body, flags=re.DOTALL)
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            f"{body}</body>\n</html>\n")
 
 
-def _data_uri(base: Path, link: str) -> str:
+def data_uri(base: Path, link: str) -> str:
     path = base / html.unescape(link)
     if not path.is_file():
         return link
