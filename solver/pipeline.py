@@ -79,7 +79,7 @@ def _pydantic_error(exc, lines: LineMap, prefix: tuple, model=None) -> BadInput:
         message = message[len("Value error, "):]
     if first.get("type") == "extra_forbidden" and loc:
         known = list(getattr(model, "model_fields", {}) or [])
-        message = f"unknown field {str(loc[-1])!r}{did_you_mean(str(loc[-1]), known)}"
+        message = f"unknown field {str(loc[-1])!r}{did_you_mean(str(loc[-1]), known, shared_start=True)}"
         if known and len(loc) == 1:
             message += f"; {_known_fields_hint(known)}"
     elif first.get("type") == "missing":

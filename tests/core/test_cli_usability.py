@@ -151,3 +151,24 @@ def test_every_path_cited_in_help_exists():
         assert (REPO / path).is_file(), path
     assert kind_names()  # the registry is readable beside it
     assert shutil.which("bash")
+
+
+def test_an_unknown_flag_suggests_the_closest_field():
+    result = run("posenc", "--positions", "5", "--dims", "0..10", "--d-model", "512")
+    assert result.returncode == 2
+    assert "unknown field 'positions' (did you mean 'pos'?)" in result.stdout + result.stderr
+    typo = run("conv-shape", "--input", "10", "--kernal", "3")
+    assert "(did you mean 'kernel'?)" in typo.stdout + typo.stderr
+    unrelated = run("conv-shape", "--input", "10", "--kernel", "3", "--zzz", "1")
+    assert "did you mean" not in unrelated.stdout + unrelated.stderr
+
+
+def test_every_field_of_every_kind_has_a_meaning():
+    from solver.registry import all_kinds
+
+    for kind in all_kinds():
+        for name, field in kind.input_model.model_fields.items():
+            assert field.description, f"{kind.name}.{name}"
+    listing = run("kinds", "rnn-unroll")
+    row = next(line for line in listing.stdout.splitlines() if line.startswith("│ steps"))
+    assert "time steps" in row
