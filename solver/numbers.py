@@ -55,7 +55,7 @@ def format_number(x, decimals: int) -> str:
     """A number for display: integers plainly; a real that rounding changes with all `decimals`
     places, as a key writes a rounded value (sin 5 = -0.9589, PE = -0.9750 at 4 decimals); a
     real that is exact in fewer places as it is (0.5, 1.66, 3), as a given value is written;
-    -0 is shown as 0."""
+    anything that rounds to zero is shown as 0."""
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, int):
@@ -69,8 +69,6 @@ def format_number(x, decimals: int) -> str:
     text = f"{rounded:.{decimals}f}"
     if "." in text and _is_exact(x, rounded):
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
+    if not text.strip("-0."):  # 0, -0, 0.0000: a value that rounds to zero is 0
         text = "0"
-    elif text.startswith("-") and not text.strip("-0."):  # -0.0000: a negative number that rounds to 0
-        text = text[1:]
     return text
