@@ -24,6 +24,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.core
 	$(BIN)/dlsolve solve problems/ --format md -o keys/
 	@echo "Answer keys written to keys/ (one per problem file)."
+	@echo "To put dlsolve on this shell's PATH: source $(VENV)/bin/activate"
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
@@ -32,6 +33,8 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/library.py
 	$(BIN)/python benchmarks/network.py
+	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/scaling.py
 
 clean:
 	rm -rf $(VENV) keys

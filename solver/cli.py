@@ -66,12 +66,11 @@ FORMAT_HELP = "text (terminal), md (Markdown answer key), html (one self-contain
 
 
 def _console(file=None, width: int | None = None):
-    from rich.console import Console
+    from .render.console import output_console  # full width when not a terminal (SPEC §3)
 
-    if file is not None:
-        return Console(file=file, width=width or 100, color_system=None, highlight=False, soft_wrap=False)
-    console = Console(highlight=False, soft_wrap=False)
-    console.on_broken_pipe = _output_closed  # rich would exit 1 without a word
+    console = output_console(file, width)
+    if file is None:
+        console.on_broken_pipe = _output_closed  # rich would exit 1 without a word
     return console
 
 
@@ -98,11 +97,12 @@ def _render(file_results, fmt: str, figure_dir: Path | None = None, figure_prefi
         return render_html(file_results)
     import io
 
+    from .render.console import trimmed
     from .render.terminal import render_terminal
 
     buffer = io.StringIO()
     render_terminal(_console(buffer), file_results)
-    return buffer.getvalue()
+    return trimmed(buffer.getvalue())
 
 
 def emit(file_results, fmt: str, out: Optional[str]) -> None:
@@ -178,6 +178,21 @@ def _report_errors(file_results) -> None:
             typer.echo(f"error: {error}", err=True)
 
 
+def _print_version(wanted: bool) -> None:
+    """`dlsolve --version`: the installed distribution's version; importlib.metadata is loaded
+    only here, so the other commands do not pay for it."""
+    if not wanted:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("dlsolve")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from . import __version__ as number
+    typer.echo(f"dlsolve {number}")
+    raise typer.Exit()
+
+
 def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int], limits=None):
     from .pipeline import collect_paths, solve_file
 
@@ -198,13 +213,21 @@ def build_app(command: Optional[str]) -> typer.Typer:
         name="dlsolve",
         help="Worked solutions for deep-learning course exercises.\n\n"
              "Example: dlsolve solve problems/ --format md -o key.md",
-        add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+        add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
         context_settings=_CONTEXT, rich_markup_mode=None,
     )
 
+    @app.callback()
+    def options(
+        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                     help="Print the version and exit."),
+    ) -> None:
+        pass
+
     @app.command()
     def solve(
-        paths: list[Path] = typer.Argument(..., help="Problem files or folders (every *.yaml below)."),
+        paths: list[Path] = typer.Argument(
+            ..., help="Problem files or folders (every *.yaml below); - reads standard input."),
         format: Optional[Format] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         out: Optional[str] = OUT_OPTION,
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
@@ -223,7 +246,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
 
     @app.command()
     def check(
-        paths: list[Path] = typer.Argument(..., help="Problem files or folders with `answer:` blocks."),
+        paths: list[Path] = typer.Argument(
+            ..., help="Problem files or folders with `answer:` blocks; - reads standard input."),
         format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text or json."),
         only: Optional[str] = typer.Option(None, "--only", help="Comma-separated problem ids."),
         decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
@@ -232,7 +256,7 @@ def build_app(command: Optional[str]) -> typer.Typer:
     ) -> None:
         """Compare claimed answers with computed ones; exit 1 on any mismatch.
 
-        Example: dlsolve check problems/examples/exam-key.yaml
+        Example: dlsolve check problems/examples/exam-004-key-check.yaml
         """
         from .check import check_problem
         from .render.check import render_check_json, render_check_text

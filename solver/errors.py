@@ -7,6 +7,7 @@ The CLI catches these in exactly one place; solvers raise them and never print.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 EXIT_OK = 0
@@ -81,7 +82,17 @@ class InternalError(DlsolveError):
     exit_code = EXIT_INTERNAL
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+def did_you_mean(name: str, choices: Iterable[str], *, shared_start: bool = False) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close. With
+    `shared_start`, a choice that begins as the name does (three letters or all of it) counts as
+    close too: a field name typed out longer or shorter (`positions` for `pos`)."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    if not close and shared_start:
+        def shared(choice: str) -> int:
+            return len(os.path.commonprefix([str(name), choice]))
+
+        best = max(choices, key=shared, default=None)
+        if best is not None and shared(best) >= min(3, len(best)):
+            close = [best]
     return f" (did you mean '{close[0]}'?)" if close else ""

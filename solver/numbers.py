@@ -43,9 +43,19 @@ def is_integral(x) -> bool:
         return False
 
 
+def _is_exact(x, rounded: float) -> bool:
+    """Whether rounding left the number as it was (its shortest decimal form)."""
+    try:
+        return _as_decimal(x) == _as_decimal(rounded)
+    except (InvalidOperation, ValueError, OverflowError):
+        return True
+
+
 def format_number(x, decimals: int) -> str:
-    """A number for display: integers plainly, reals rounded to `decimals` places with
-    trailing zeros dropped (0.5503, 1.66, 3); -0 is shown as 0."""
+    """A number for display: integers plainly; a real that rounding changes with all `decimals`
+    places, as a key writes a rounded value (sin 5 = -0.9589, PE = -0.9750 at 4 decimals); a
+    real that is exact in fewer places as it is (0.5, 1.66, 3), as a given value is written;
+    anything that rounds to zero is shown as 0."""
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, int):
@@ -57,8 +67,8 @@ def format_number(x, decimals: int) -> str:
         return "∞" if value > 0 else "-∞"
     rounded = round_half_away(x, decimals)
     text = f"{rounded:.{decimals}f}"
-    if "." in text:
+    if "." in text and _is_exact(x, rounded):
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
+    if not text.strip("-0."):  # 0, -0, 0.0000: a value that rounds to zero is 0
         text = "0"
     return text

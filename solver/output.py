@@ -113,6 +113,7 @@ def output_names(files: list[str], suffix: str) -> list[Path]:
     """File names for one output per input under `-o DIR/`: the input's stem, or, when two
     inputs share a stem, the input tree mirrored from the folder the inputs have in common
     (`a/x.yaml` and `b/x.yaml` give `a/x.md` and `b/x.md`), so no key overwrites another."""
+    files = ["stdin.yaml" if file == "<stdin>" else file for file in files]  # standard input: stdin.EXT
     stems = [Path(file).stem for file in files]
     if len(set(stems)) == len(stems):
         return [Path(stem + suffix) for stem in stems]

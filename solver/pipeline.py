@@ -16,7 +16,8 @@ from .budget import Limits, OverBudget, run_within
 from .context import Context
 from .formula import FUNCTIONS
 from .errors import EXIT_OK, BadInput, DlsolveError, InternalError, did_you_mean
-from .spec import PROBLEM_KEYS, LineMap, ProblemSet, load_problem_set, read_text
+from .spec import (PROBLEM_KEYS, STDIN_NAME, STDIN_PATH, LineMap, ProblemSet, load_problem_set, read_stdin,
+                   read_text)
 
 DEFAULT_DECIMALS = 4
 # Module-level registries a kind may add to while solving, which its answer then refers to by
@@ -83,7 +84,7 @@ def _pydantic_error(exc, lines: LineMap, prefix: tuple, model=None) -> BadInput:
         message = message[len("Value error, "):]
     if first.get("type") == "extra_forbidden" and loc:
         known = list(getattr(model, "model_fields", {}) or [])
-        message = f"unknown field {str(loc[-1])!r}{did_you_mean(str(loc[-1]), known)}"
+        message = f"unknown field {str(loc[-1])!r}{did_you_mean(str(loc[-1]), known, shared_start=True)}"
         if known and len(loc) == 1:
             message += f"; {_known_fields_hint(known)}"
     elif first.get("type") == "missing":
@@ -322,9 +323,25 @@ def _over_budget(problem: dict, over: OverBudget, problem_set: ProblemSet) -> Pr
                          claimed=problem.get("answer"), line=error.line, error=error)
 
 
+def solve_text(text: str, file: str, *, base_dir: Path | None = None, only: set[str] | None = None,
+               decimals: int | None = None, limits: Limits | None = None) -> FileResult:
+    """Solve a problem set given as YAML text; `file` names it in messages."""
+    try:
+        problem_set = load_problem_set(text, file, base_dir=base_dir)
+    except BadInput as exc:
+        return FileResult(file, error=exc.located(file=file).detached())
+    return solve_problem_set(problem_set, only=only, decimals=decimals, limits=limits)
+
+
 def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None,
                limits: Limits | None = None) -> FileResult:
     """Read and solve one problem file; a file-level error becomes the result's error."""
+    if str(path) == STDIN_PATH:
+        try:
+            text = read_stdin()
+        except BadInput as exc:
+            return FileResult(STDIN_NAME, error=exc.detached())
+        return solve_text(text, STDIN_NAME, base_dir=Path.cwd(), only=only, decimals=decimals, limits=limits)
     try:
         text = read_text(path)
         problem_set = load_problem_set(text, str(path), base_dir=path.parent)
@@ -342,6 +359,8 @@ def short_path(path) -> str:
 def collect_paths(paths: list[Path]) -> list[Path]:
     """Files as given; folders expand to every *.yaml / *.yml below them, sorted."""
     files: list[Path] = []
+    if sum(str(path) == STDIN_PATH for path in paths) > 1:
+        raise BadInput("standard input (-) can be read only once", file="command line")
     for path in paths:
         try:
             is_folder = path.is_dir()

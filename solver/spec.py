@@ -35,6 +35,14 @@ class LineMap:
     def record(self, path: tuple, line: int) -> None:
         self._lines.setdefault(path, line)
 
+    def nested(self, prefix: tuple) -> "LineMap":
+        """The same lines for a document placed at `prefix` of a larger one (a single problem
+        read as item 0 of a set's `problems`)."""
+        moved = LineMap()
+        for path, line in self._lines.items():
+            moved.record(tuple(prefix) + path, line)
+        return moved
+
     def line(self, path: tuple) -> int | None:
         """The line of `path`, or of its nearest recorded ancestor."""
         path = tuple(path)
@@ -191,8 +199,8 @@ def read_text(path: Path) -> str:
     """A problem file's text, read with a size limit before anything is parsed. Only regular
     files are read: a device (/dev/zero) or a FIFO is refused without reading from it, so it
     can neither fill the memory nor block. Size, encoding and access problems are BadInput."""
-    if str(path) == "-":
-        return decode_problem_text(read_limited(sys.stdin.buffer), "<stdin>")
+    if str(path) == STDIN_PATH:
+        return read_stdin()
     file = str(path) if len(str(path)) <= 200 else f"{str(path)[:80]}…{str(path)[-40:]}"
     try:
         # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
@@ -236,6 +244,20 @@ def decode_problem_text(raw: bytes, file: str) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise BadInput(f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
                        file=file, line=line) from None
+
+
+STDIN_PATH = "-"  # as a PATH on the command line: read the problem set from standard input
+STDIN_NAME = "<stdin>"  # how messages and outputs name it
+
+
+def read_stdin() -> str:
+    """A problem set piped in (`cat set.yaml | dlsolve solve -`), under the same size limit and
+    encoding rules as a file."""
+    try:
+        raw = read_limited(sys.stdin.buffer)
+    except BadInput as exc:
+        raise exc.located(file=STDIN_NAME) from None
+    return decode_problem_text(raw, STDIN_NAME)
 
 
 @dataclass

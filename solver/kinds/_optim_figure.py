@@ -32,6 +32,20 @@ def _span(values: list[float]) -> tuple[float, float]:
     return low - margin, high + margin
 
 
+MARKERS = "osD^v<>"
+
+
+def run_style(index: int, count: int) -> dict:
+    """How run `index` of `count` is drawn. Runs often share their first points (GD and momentum
+    from the same x0), so the earlier run is drawn on top with small filled markers and the
+    later ones beneath it with larger hollow markers and dashed lines: every run stays visible."""
+    later = index > 0
+    return {"marker": MARKERS[index % len(MARKERS)], "zorder": 3 + count - index,
+            "markersize": 4 + 2.5 * index, "linestyle": "--" if later else "-",
+            "linewidth": 1.6 if not later else 1.2, "fillstyle": "none" if later else "full",
+            "markeredgewidth": 1.4 if later else 1.0}
+
+
 def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[Trajectory]) -> None:
     import matplotlib
 
@@ -40,14 +54,12 @@ def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[
     import numpy as np
 
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
-    markers = "osD^v<>"
     if len(variables) == 1:
         low, high = _span([p for run in runs for p in run.points])
         grid = np.linspace(low, high, 400)
         axes.plot(grid, [_safe(f, float(v)) for v in grid], color="0.35", linewidth=1.5, label="f(x)")
         for index, run in enumerate(runs):
-            axes.plot(run.points, run.values, marker=markers[index % len(markers)], linewidth=1,
-                      markersize=5, label=run.label)
+            axes.plot(run.points, run.values, label=run.label, **run_style(index, len(runs)))
             for t, (x, y) in enumerate(zip(run.points, run.values)):
                 if t < 12 and math.isfinite(y):
                     axes.annotate(str(t), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -64,13 +76,13 @@ def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[
             if levels.size > 1:
                 axes.contour(gx, gy, gz, levels=levels, cmap="viridis", linewidths=0.7)
         for index, run in enumerate(runs):
-            axes.plot([p[0] for p in run.points], [p[1] for p in run.points],
-                      marker=markers[index % len(markers)], linewidth=1, markersize=4, label=run.label)
+            axes.plot([p[0] for p in run.points], [p[1] for p in run.points], label=run.label,
+                      **run_style(index, len(runs)))
         axes.set_xlabel(variables[0])
         axes.set_ylabel(variables[1])
     else:
         for index, run in enumerate(runs):
-            axes.plot(range(len(run.values)), run.values, marker=markers[index % len(markers)], label=run.label)
+            axes.plot(range(len(run.values)), run.values, label=run.label, **run_style(index, len(runs)))
         axes.set_xlabel("t")
         axes.set_ylabel("f(x_t)")
     axes.set_title("optimization trajectories")

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from ..context import Context
 from ..errors import BadInput, did_you_mean
@@ -45,18 +45,19 @@ def _no_padding_word(value, name: str):
 
 
 class ConvShapeInput(KindInput):
-    input: Any
-    kernel: Any
-    stride: Any = 1
-    padding: Any = 0
-    dilation: Any = 1
-    filters: Any = None
-    op: str = "conv"
-    output_padding: Any = 0
-    ceil_mode: bool = False
-    dims: Literal[1, 2, 3] | None = None
-    output: Any = None
-    layout: Literal["chw", "hwc"] = "chw"
+    input: Any = Field(description="L, H×W, C×H×W or C×D×H×W (10x11, [3, 32, 32]); '?' to solve for it")
+    kernel: Any = Field(description="one size for every dimension, or a list per dimension; '?' to solve for it")
+    stride: Any = Field(1, description="one number, or a list per dimension; '?' to solve for it")
+    padding: Any = Field(0, description="a number, same, valid, full, or a list per dimension; '?' to solve for it")
+    dilation: Any = Field(1, description="one number, or a list per dimension")
+    filters: Any = Field(None, description="output channels of a convolution (pooling keeps the channels)")
+    op: str = Field("conv", description="conv, pool (maxpool, avgpool) or transposed-conv")
+    output_padding: Any = Field(0, description="transposed convolution only; smaller than the stride or dilation")
+    ceil_mode: bool = Field(False, description="pooling: PyTorch's ceil mode")
+    dims: Literal[1, 2, 3] | None = Field(None, description="spatial dimensions, when the input shape leaves "
+                                                            "them open")
+    output: Any = Field(None, description="the output shape: a constraint when a field is '?'")
+    layout: Literal["chw", "hwc"] = Field("chw", description="chw (channels first) or hwc (H×W×C)")
 
     @field_validator("input")
     @classmethod

@@ -22,12 +22,14 @@ PICTURE_SUFFIXES = (".svg", ".png")
 
 
 class RnnUnrollInput(KindInput):
-    layers: int = Field(1, ge=1, le=50)
-    steps: int = Field(ge=1, le=200)
-    cell: str = "RNN"
-    outputs: Literal["all", "last", "none"] = "all"
-    initial_state: bool = True
-    picture: str | None = None
+    layers: int = Field(1, ge=1, le=50, description="L, the number of stacked recurrent layers (1–50)")
+    steps: int = Field(ge=1, le=200, description="T, the number of time steps (1–200)")
+    cell: str = Field("RNN", description="the label of a cell (RNN, LSTM, GRU, …)")
+    outputs: Literal["all", "last", "none"] = Field(
+        "all", description="all: y(t) at every step; last: only y(T) (sequence classification); none")
+    initial_state: bool = Field(True, description="draw each layer's initial state h(0) and its edge")
+    picture: str | None = Field(None, description="a file name ending in .svg or .png: the picture is "
+                                                  "written there and embedded in the Markdown key")
 
     @field_validator("cell")
     @classmethod

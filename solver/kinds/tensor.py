@@ -13,6 +13,7 @@ from ..registry import register
 from ..steps import Solution
 
 _MAX_ELEMENTS = 10_000
+_MAX_LITERAL_ELEMENTS = 1_000  # a longer Python literal is left to the JSON answer
 
 
 class TensorInput(KindInput):
@@ -40,7 +41,8 @@ def _fill(shape: list[int], counter: list[int], as_float: bool):
     TensorInput,
     summary="An example tensor of a given shape as nested lists, with how the shape reads "
             "(outermost size first).",
-    answers={"tensor": "an example nested list of that shape (elements 1, 2, 3, … in row-major order)"},
+    answers={"tensor": "an example nested list of that shape (elements 1, 2, 3, … in row-major order), "
+                       "shown as its Python literal"},
     example='--shape "[2, 1, 3]"',
     template={"shape": [2, 1, 3], "dtype": "int"},
 )
@@ -59,4 +61,10 @@ def solve(given: TensorInput, ctx: Context) -> Solution:
     tensor = _fill(list(given.shape), [0], given.dtype == "float")
     sol.add(f"{count} elements filled in row-major order (the last axis varies fastest).",
             value=tensor, answer="tensor")
+    if count <= _MAX_LITERAL_ELEMENTS:
+        # The exercise asks for the tensor as a Python list: the key shows the literal itself
+        # (repr of nested lists), which torch.tensor() turns back into this shape.
+        literal = repr(tensor)
+        sol.note(f"As a Python list: {literal}")
+        sol.answer_latex["tensor"] = r"\texttt{" + literal + "}"
     return sol

@@ -24,10 +24,19 @@ def _cell(latex: str) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
 
 
+_CODE_SPAN = re.compile(r"(`+)([^$]+?)\1")  # no $ inside: the HTML key reads $…$ as math
+
+
 def _prose(text: str) -> str:
     """Plain text as Markdown that shows it verbatim on one line (table cells included): a
-    sentence typeset as math (\\text{…}) would never wrap."""
-    return " ".join(_MARKDOWN_SPECIAL.sub(r"\\\1", text).split())
+    sentence typeset as math (\\text{…}) would never wrap. `Code spans` stay code."""
+    parts, start = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[start:span.start()]))
+        parts.append(span.group(0).replace("|", r"\|"))  # a | would end a table cell
+        start = span.end()
+    parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[start:]))
+    return " ".join("".join(parts).split())
 
 
 def _prose_answer(result, name: str) -> str | None:

@@ -112,7 +112,7 @@ def render_terminal(console, file_results) -> None:
     for file_result in file_results:
         title = file_result.title or Path(file_result.file).stem
         if len(file_results) > 1 or file_result.title:
-            console.print(Rule(title, style="blue"))
+            console.print(Rule(title, style="blue"), width=min(console.width, 100))  # not a pipe's full width
         if file_result.error is not None:
             from rich.text import Text
 

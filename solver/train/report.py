@@ -89,12 +89,28 @@ def render_report(task: str, config: dict, epochs: list[dict], final: dict,
     return "\n".join(lines) + "\n"
 
 
+def _numpy_run(config: dict) -> bool:
+    return str(config.get("task", "")).endswith("-numpy") or config.get("backend") == "numpy"
+
+
+# Options of `dlsolve train` that only some runs read, with the test of whether this run did:
+# a report lists the options that shaped the run, not --device for a NumPy network.
+_APPLIES = {
+    "device": lambda config: not _numpy_run(config),
+    "cell": lambda config: config.get("task") in ("mnist-rnn", "shakespeare-lstm") and not _numpy_run(config),
+    "backend": lambda config: config.get("task") == "shakespeare-lstm",
+    "cifar_dir": lambda config: config.get("task") == "cifar10-cnn",
+    "full": lambda config: config.get("task") in ("mnist-lenet-numpy", "cifar10-cnn"),
+}
+
+
 def _config_rows(config: dict):
-    """Options in order; a nested dict (the task's own options, `extra`) one row per key."""
+    """Options in order, those that applied to the run; a nested dict (the task's own
+    options, `extra`) one row per key."""
     for key, value in config.items():
         if isinstance(value, dict):
             yield from value.items()
-        else:
+        elif key not in _APPLIES or _APPLIES[key](config):
             yield key, value
 
 

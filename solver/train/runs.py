@@ -83,6 +83,7 @@ class Run:
         self.epochs = [e for e in self.epochs if e["epoch"] < epoch]
         self.epochs.append({"epoch": int(epoch), **_plain(metrics)})
         self._write_metrics()
+        report_epoch(self.epochs[-1], self.config.get("epochs"))
 
     def _write_metrics(self) -> None:
         write_json(self.path("metrics.json"), {
@@ -217,6 +218,19 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def report_epoch(entry: dict, epochs: int | None) -> None:
+    """One line per finished epoch on standard error, validation accuracy included: written
+    as the epoch ends, also when the output goes to a pipe or a log file (where the progress
+    bar stays silent). DLSOLVE_QUIET=1 silences it."""
+    if os.environ.get(QUIET_ENV, "") not in ("", "0"):
+        return
+    metrics = {k: v for k, v in entry.items() if k not in ("epoch", "elapsed_s") and isinstance(v, (int, float))}
+    total = f"/{epochs}" if epochs else ""
+    elapsed = f"  ({entry['elapsed_s']:.1f} s)" if isinstance(entry.get("elapsed_s"), (int, float)) else ""
+    sys.stderr.write(f"epoch {entry['epoch']}{total}  {format_metrics(metrics)}{elapsed}\n")
+    sys.stderr.flush()
 
 
 def format_metrics(metrics: dict[str, float]) -> str:

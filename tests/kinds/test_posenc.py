@@ -129,20 +129,20 @@ the angle pos/base^(2i/d_model); positions count from 0.
   2. Dimension 0 takes the sine.
      PE(3, 0) = sin(θ(pos=3, i=0)) = sin(3) = 0.1411
   3. Dimension 1 takes the cosine.
-     PE(3, 1) = cos(θ(pos=3, i=0)) = cos(3) = −0.99
+     PE(3, 1) = cos(θ(pos=3, i=0)) = cos(3) = −0.9900
   4. Angle at position 3 for i = 1 (shared by dimensions 2 and 3):
      θ(pos=3, i=1) = pos/base^(2i/d_model) = 3/10000^(2·1/4) = 0.03
   5. Dimension 2 takes the sine.
-     PE(3, 2) = sin(θ(pos=3, i=1)) = sin(0.03) = 0.03
+     PE(3, 2) = sin(θ(pos=3, i=1)) = sin(0.03) = 0.0300
   6. Every value with its angle (radians):
-     ┏━━━━┳━━━━━┳━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━┓                                                  
-     ┃pos ┃ dim ┃ i ┃ function ┃ angle θ ┃     PE┃                                                  
-     ┡━━━━╇━━━━━╇━━━╇━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━┩                                                  
-     │  3 │   0 │ 0 │      sin │       3 │ 0.1411│                                                  
-     │  3 │   1 │ 0 │      cos │       3 │  -0.99│                                                  
-     │  3 │   2 │ 1 │      sin │    0.03 │   0.03│                                                  
-     └────┴─────┴───┴──────────┴─────────┴───────┘                                                  
-  Answer PE = [0.1411, -0.99, 0.03]
+     ┏━━━━┳━━━━━┳━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┓                                                 
+     ┃pos ┃ dim ┃ i ┃ function ┃ angle θ ┃      PE┃                                                 
+     ┡━━━━╇━━━━━╇━━━╇━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━┩                                                 
+     │  3 │   0 │ 0 │      sin │       3 │  0.1411│                                                 
+     │  3 │   1 │ 0 │      cos │       3 │ -0.9900│                                                 
+     │  3 │   2 │ 1 │      sin │    0.03 │  0.0300│                                                 
+     └────┴─────┴───┴──────────┴─────────┴────────┘                                                 
+  Answer PE = [0.1411, -0.9900, 0.0300]
 
 """
 

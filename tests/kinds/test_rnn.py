@@ -216,8 +216,8 @@ columns.
   4. c = 0.2 is the bias of every output unit.
   5. t = 1: hidden pre-activation from the input and the previous output (Jordan feedback) (2×1).
      u_h(1) = Uᵀx(1) + Wᵀy(0) + b = [[0.2, 0.3], [0.8, 0.9]]ᵀ[1.5; 1] + [[2, 1]]ᵀ[1] + [0.2; 0.2] =
-       ⎡  3.3 ⎤
-       ⎣ 2.55 ⎦
+       ⎡ 3.3000 ⎤
+       ⎣ 2.5500 ⎦
   6. Hidden state h(1) = tanh(u_h(1)).
      h(1) = tanh(u_h(1)) = tanh([3.3; 2.55]) =
        ⎡ 0.9973 ⎤
