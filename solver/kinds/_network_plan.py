@@ -41,10 +41,46 @@ class Unknown:
 
 
 @dataclass
+class Step:
+    """One concrete layer with the shape it gets and the shape it gives."""
+
+    layer: Layer
+    input: Shape
+    output: Shape
+
+
+@dataclass
+class BlockStep:
+    """A residual or concat block: its branches (each a list of steps; empty = the identity),
+    the join row where they meet, and the activation after a residual add."""
+
+    name: str
+    kind: str  # residual | concat
+    input: Shape
+    branches: list[tuple[str, list]]
+    join: Step
+    after: Step | None = None
+
+    @property
+    def output(self) -> Shape:
+        return (self.after or self.join).output
+
+
+@dataclass
 class Plan:
-    layers: list[Layer]
-    inputs: list[Shape]  # the input shape of each layer
-    outputs: list[Shape]
+    steps: list  # Step | BlockStep, in order
+
+
+class SpecError(LayerError):
+    """A layer deep inside a block that cannot take its input: which one, and on what."""
+
+    def __init__(self, spec: LayerSpec, shape: Shape, error: LayerError):
+        super().__init__(error.message, error.field)
+        self.spec, self.shape = spec, shape
+
+
+class JoinError(LayerError):
+    """Branches whose outputs cannot be added or concatenated; the message is complete."""
 
 
 def unknown_name(spec: LayerSpec, field_name: str, value: Any) -> str | None:
@@ -58,9 +94,19 @@ def unknown_name(spec: LayerSpec, field_name: str, value: Any) -> str | None:
 
 
 def layer_error(spec: LayerSpec, shape: Shape, error: LayerError, layout: str) -> BadInput:
-    where = spec.path if spec.path == "layers" or not error.field else f"{spec.path}.{error.field}"
-    return BadInput(f"layer {spec.index} ({spec.source}) cannot take its input {shape.text(layout)}: "
+    if isinstance(error, SpecError):
+        spec, shape = error.spec, error.shape
+    if isinstance(error, JoinError):
+        return BadInput(error.message, field=spec.path)
+    where = spec.path if "." not in spec.path or not error.field else f"{spec.path}.{error.field}"
+    if spec.path == "layers":
+        where = spec.path
+    return BadInput(f"{spec.where} ({spec.source}) cannot take its input {shape.text(layout)}: "
                     f"{error.message}", field=where)
+
+
+def step_output(steps: list) -> Shape:
+    return steps[-1].output
 
 
 class Planner:
@@ -78,6 +124,10 @@ class Planner:
                 var = unknown_name(spec, name, value)
                 if var is not None:
                     self.unknowns.setdefault(var, Unknown(var)).refs.append((spec, name))
+                    if spec.repeat > 1:
+                        raise BadInput(f"{spec.where} ({spec.source}): a repeated layer cannot have an "
+                                       f"unknown {name}; state it", field=spec.path)
+            _known_inside(spec)
 
     # --- concrete values ---------------------------------------------------------------------
 
@@ -94,14 +144,56 @@ class Planner:
                 raise AssertionError(f"unsolved {var}")
         return values
 
-    def run_spec(self, spec: LayerSpec, shape: Shape, assignment: dict) -> list[tuple[Layer, Shape, Shape]]:
-        """Concrete layers of one spec with their input and output shapes (LayerError if invalid)."""
+    def run_spec(self, spec: LayerSpec, shape: Shape, assignment: dict, prefix: str = "") -> list:
+        """Concrete steps of one spec (every copy of a repeated one) with their input and output
+        shapes; LayerError if one cannot take its input."""
         steps = []
-        for layer in expand(spec, self.values(spec, assignment), shape):
-            output = forward(layer, shape)
-            steps.append((layer, shape, output))
-            shape = output
+        for copy in range(1, spec.repeat + 1):
+            suffix = f".{copy}" if spec.repeat > 1 else ""
+            if spec.branches:
+                steps.append(self._run_block(spec, shape, prefix, suffix))
+                shape = steps[-1].output
+                continue
+            for layer in expand(spec, self.values(spec, assignment), shape, prefix, suffix):
+                output = forward(layer, shape)
+                steps.append(Step(layer, shape, output))
+                shape = output
         return steps
+
+    def _run_chain(self, specs: list[LayerSpec], shape: Shape, prefix: str) -> list:
+        steps = []
+        for spec in specs:
+            try:
+                steps += self.run_spec(spec, shape, {}, prefix)
+            except SpecError:
+                raise
+            except JoinError:
+                raise
+            except LayerError as error:
+                raise SpecError(spec, shape, error) from None
+            shape = steps[-1].output
+            if spec.output is not None and not matches(shape, spec.output, self.layout):
+                raise JoinError(f"{spec.where} ({spec.source}) gives {shape.text(self.layout)}, not the stated "
+                                f"output {'×'.join(map(str, spec.output))}")
+        return steps
+
+    def _run_block(self, spec: LayerSpec, shape: Shape, prefix: str, suffix: str) -> BlockStep:
+        name = prefix + (spec.name or f"block{spec.index}") + suffix
+        branches = [(label, self._run_chain(layers, shape, f"{name}.{label + '.' if label else ''}"))
+                    for label, layers in spec.branches]
+        if spec.type == "residual" and len(branches) == 1:
+            branches.append(("shortcut", []))
+        ends = [(label, step_output(steps) if steps else shape, steps[-1].layer.name if steps else None)
+                for label, steps in branches]
+        join_type = "add" if spec.type == "residual" else "concat"
+        output = _joined(spec, name, ends, self.layout)
+        join = Step(Layer(spec, join_type, f"{name}.{join_type}", {"frozen": spec.fields.get("frozen", False)}),
+                    shape, output)
+        after = None
+        if spec.fields.get("activation"):
+            activation = spec.fields["activation"]
+            after = Step(Layer(spec, activation, f"{name}.{activation}", {}), output, output)
+        return BlockStep(name, spec.type, shape, branches, join, after)
 
     def searched(self, spec: LayerSpec) -> list[str]:
         return [var for name, value in spec.fields.items()
@@ -111,7 +203,7 @@ class Planner:
     # --- the walk ----------------------------------------------------------------------------------
 
     def run(self) -> Plan:
-        plan = Plan([], [], [])
+        plan = Plan([])
         shape = self.input
         segment: list[LayerSpec] = []
         segment_input = shape
@@ -142,11 +234,8 @@ class Planner:
         except LayerError as error:
             raise layer_error(spec, shape, error, self.layout) from None
         self._derive_inputs(spec, shape)
-        for layer, layer_input, output in steps:
-            plan.layers.append(layer)
-            plan.inputs.append(layer_input)
-            plan.outputs.append(output)
-        output = steps[-1][2]
+        plan.steps += steps
+        output = steps[-1].output
         if spec.output is not None and not matches(output, spec.output, self.layout):
             raise BadInput(f"layer {spec.index} ({spec.source}) turns its input {shape.text(self.layout)} into "
                            f"{output.text(self.layout)}, not the stated output "
@@ -202,7 +291,7 @@ class Planner:
     def _fits(self, segment: list[LayerSpec], shape: Shape, trial: dict, target: list) -> bool:
         try:
             for spec in segment:
-                shape = self.run_spec(spec, shape, trial)[-1][2]
+                shape = self.run_spec(spec, shape, trial)[-1].output
         except LayerError:
             return False
         return matches(shape, target, self.layout)
@@ -281,6 +370,47 @@ class Planner:
         if "." not in unknown.name and unknown.name not in RESERVED_ANSWERS \
                 and not unknown.name.startswith("layer"):
             self.sol.set_answer(f"{self.prefix}{unknown.name}", value)
+
+
+def _known_inside(block: LayerSpec) -> None:
+    """Unknowns are solved along the main chain only: every field inside a block is given."""
+    for spec in block.walk():
+        if spec is block:
+            continue
+        for name, value in spec.fields.items():
+            if unknown_name(spec, name, value) is not None:
+                raise BadInput(f"{spec.where} ({spec.source}): unknowns ('?' or a symbol) are solved along the "
+                               f"main chain only; inside a block, state {name}", field=spec.path)
+
+
+def _joined(spec: LayerSpec, name: str, ends: list[tuple[str, Shape, str | None]], layout: str) -> Shape:
+    """The shape where the branches meet; JoinError naming both shapes and where they come from."""
+    def origin(label: str, layer_name: str | None) -> str:
+        what = {"": "its layers", "shortcut": "the shortcut"}.get(label, label)
+        return f"{what} give{'s' if label else ''} {{}} ({layer_name or 'the block input, unchanged'})"
+
+    first_label, first_shape, first_layer = ends[0]
+    for label, shape, layer_name in ends[1:]:
+        if spec.type == "residual":
+            if shape != first_shape:
+                raise JoinError(f"{spec.where} (residual block {name}): "
+                                + origin(first_label, first_layer).format(first_shape.text(layout)) + " but "
+                                + origin(label, layer_name).format(shape.text(layout))
+                                + "; to be added they must have the same shape (a projection shortcut "
+                                  "such as `conv C 1 s=2` matches them)")
+            continue
+        if shape.form != first_shape.form or (shape.form == "map" and shape.spatial != first_shape.spatial) \
+                or (shape.form == "sequence" and shape.steps != first_shape.steps) or shape.form == "tokens":
+            raise JoinError(f"{spec.where} (concat block {name}): "
+                            + origin(first_label, first_layer).format(first_shape.text(layout)) + " but "
+                            + origin(label, layer_name).format(shape.text(layout))
+                            + "; branches are joined along channels, so every other size must agree")
+    if spec.type == "residual":
+        return first_shape
+    width = sum(shape.dims[0] if shape.form in ("map", "vector") else shape.dims[-1] for _, shape, _ in ends)
+    if first_shape.form == "sequence":
+        return Shape("sequence", (first_shape.steps, width))
+    return Shape(first_shape.form, tuple([width] + list(first_shape.dims[1:])))
 
 
 def _equations(spec: LayerSpec, shape: Shape, planner: Planner, names: list[str]) -> list[str]:

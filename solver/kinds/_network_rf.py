@@ -89,3 +89,23 @@ def advance(sol: Solution, label: str, state: FieldState, windows: list[Window])
             new.r[t], new.j[t], new.start[t] = _plain(r), _plain(j), _plain(start)
     return new
 
+
+
+def join(sol: Solution, label: str, states: list[FieldState]) -> FieldState:
+    """Where branches meet, an output sees the union of what each branch sees: per dimension the
+    interval from the leftmost to the rightmost field edge (the largest field when the centres agree)."""
+    first = states[0]
+    new = FieldState(list(first.r), list(first.j), list(first.start), first.labels)
+    for dim in range(len(first.labels)):
+        lows = [s.start[dim] - Fraction(s.r[dim] - 1, 2) for s in states]
+        highs = [s.start[dim] + Fraction(s.r[dim] - 1, 2) for s in states]
+        low, high = min(lows), max(highs)
+        new.r[dim] = _plain(high - low + 1)
+        new.start[dim] = _plain((low + high) / 2)
+        new.j[dim] = max(s.j[dim] for s in states)
+    which = "" if len(first.labels) == 1 else " per dimension"
+    fields = ", ".join(f"r = {_collapse([_plain(v) for v in s.r])} centred at {_collapse([_plain(v) for v in s.start])}"
+                       for s in states)
+    sol.note(f"{label}: the branches' fields ({fields}) are joined: the output sees their union{which}, "
+             f"r = {_collapse(new.r)}, start = {_collapse(new.start)}, jump = {_collapse(new.j)}.")
+    return new

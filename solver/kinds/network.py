@@ -22,14 +22,17 @@ from ..formula import Sym
 from ..inputs import KindInput, parse_shape
 from ..registry import register
 from ..steps import Formula, Solution, Table
-from ._network_grammar import LayerSpec, parse_layers
+from ._network_grammar import LayerSpec, all_specs, parse_layers
 from ._network_layers import Analyst, Options, Row
 from ._network_plan import Planner
 from ._network_shapes import CONV_TYPES, POOL_TYPES, LayerError, Shape, interpret_input
 
 _FLOPS_WORDS = {"2mac": "2mac", "2macs": "2mac", "2*mac": "2mac", "2·mac": "2mac", "flop": "2mac",
                 "flops": "2mac", "mac": "mac", "macs": "mac"}
-_TOTALS = ("params", "weights", "biases", "macs", "flops")
+_TOTALS = ("params", "weights", "biases", "macs", "flops", "trainable", "buffers")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+_DTYPE_WORDS = {"fp32": "float32", "float": "float32", "single": "float32", "fp16": "float16", "half": "float16",
+                "bf16": "bfloat16", "fp64": "float64", "double": "float64"}
 
 
 class NetworkInput(KindInput):
@@ -45,6 +48,17 @@ class NetworkInput(KindInput):
     layout: Literal["chw", "hwc"] = Field("chw", description="hwc reads and writes maps as H×W×C")
     diagram: Any = Field(None, description="a .svg/.png file to draw the architecture in (true: "
                                            "only in the Markdown key)")
+    dtype: str = Field("float32", description="the element type of the activations: float32 (4 bytes), "
+                                              "float16 or bfloat16 (2), float64 (8)")
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value):
+        key = str(value).strip().lower()
+        key = _DTYPE_WORDS.get(key, key)
+        if key not in DTYPE_BYTES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {value!r}")
+        return key
 
     @field_validator("input")
     @classmethod
@@ -124,7 +138,7 @@ def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) 
                         "torchinfo counts them.")
     sol.convention("Only weighted layers have MACs (conv, fc, recurrent, attention); pooling, activations, "
                    "normalisation and embeddings count 0.")
-    types = {s.type for s in specs}
+    types = {s.type for s in all_specs(specs)}
     if types & {"conv", "convtranspose", "depthwise", "pointwise", "separable", "maxpool", "avgpool"}:
         sol.convention("Convolution as in deep learning (cross-correlation); output = "
                        "⌊(H + 2P − D(K − 1) − 1)/S⌋ + 1; pooling stride defaults to its kernel; "
@@ -138,15 +152,14 @@ def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) 
 
 
 def _has_field(specs: list[LayerSpec], shape: Shape) -> bool:
-    return shape.form == "map" and any(s.type in CONV_TYPES + POOL_TYPES + ("separable",) for s in specs)
+    return shape.form == "map" and any(s.type in CONV_TYPES + POOL_TYPES + ("separable",) for s in all_specs(specs))
 
 
 def _analyse(sol: Solution, specs: list[LayerSpec], shape: Shape, options: Options,
              prefix: str = "") -> list[Row]:
     plan = Planner(specs, shape, options.layout, sol, prefix).run()
     analyst = Analyst(sol, options, _has_field(specs, shape), shape)
-    return [analyst.analyse(layer, layer_input, output)
-            for layer, layer_input, output in zip(plan.layers, plan.inputs, plan.outputs)]
+    return analyst.walk(plan.steps)
 
 
 def _cell(value) -> str:
@@ -178,23 +191,53 @@ def _table_step(sol: Solution, rows: list[Row], shape: Shape, layout: str, title
             table=Table(columns, table_rows, title=f"{title}: cost" + (" and receptive field" if has_field else "")))
 
 
-def _totals(sol: Solution, rows: list[Row], what: str) -> dict:
+def _totals(sol: Solution, rows: list[Row], what: str, dtype: str = "float32") -> dict:
     totals = {}
-    labels = {"params": "parameters", "weights": "weights", "biases": "biases", "macs": "MACs", "flops": "FLOPs"}
+    labels = {"params": "parameters", "weights": "weights", "biases": "biases", "macs": "MACs", "flops": "FLOPs",
+              "trainable": "trainable parameters", "buffers": "buffers (running statistics)"}
     for key in _TOTALS:
-        contributing = [(i, row) for i, row in enumerate(rows) if getattr(row, key)]
-        lhs = Sym(f"total_{key}", text=f"total {labels[key]}", latex=rf"\mathrm{{{labels[key]}}}_{{\mathrm{{total}}}}")
+        if key == "trainable":
+            contributing = [(i, row) for i, row in enumerate(rows) if row.params and not row.frozen]
+            value_of = (lambda row: row.params)
+            if any(row.frozen and row.params for row in rows):
+                sol.note(f"Frozen layers ({', '.join(row.name for row in rows if row.frozen and row.params)}) "
+                         "keep their parameters but are not trained.")
+        else:
+            contributing = [(i, row) for i, row in enumerate(rows) if getattr(row, key)]
+            value_of = (lambda row, key=key: getattr(row, key))
+        lhs = Sym(f"total_{key}", text=f"total {labels[key]}",
+                  latex=rf"\mathrm{{{labels[key].split(' (')[0].replace(' ', '~')}}}_{{\mathrm{{total}}}}")
         if not contributing:
             totals[key] = sol.add(f"Total {labels[key]} of {what}: no layer has any.", value=0)
             continue
-        symbols = [Sym(f"x{i}", text=row.name, latex=r"\mathrm{" + _latex_name(row.name) + "}")
-                   for i, row in contributing]
-        expr = symbols[0]
-        for symbol in symbols[1:]:
-            expr = expr + symbol
-        bindings = {f"x{i}": getattr(row, key) for i, row in contributing}
-        totals[key] = sol.add(f"Total {labels[key]} of {what}.", Formula(lhs, expr, bindings))
+        if key == "trainable" and len(contributing) == len([r for r in rows if r.params]):
+            totals[key] = sol.add(f"Trainable parameters of {what}: every parameter (no layer is frozen).",
+                                  value=totals["params"])
+            continue
+        totals[key] = sol.add(f"Total {labels[key]} of {what}.", _sum_formula(lhs, contributing, value_of))
+    totals["activation_bytes"] = _activation_bytes(sol, rows, what, dtype)
     return totals
+
+
+def _sum_formula(lhs: Sym, contributing: list, value_of) -> Formula:
+    symbols = [Sym(f"x{i}", text=row.name, latex=r"\mathrm{" + _latex_name(row.name) + "}")
+               for i, row in contributing]
+    expr = symbols[0]
+    for symbol in symbols[1:]:
+        expr = expr + symbol
+    return Formula(lhs, expr, {f"x{i}": value_of(row) for i, row in contributing})
+
+
+def _activation_bytes(sol: Solution, rows: list[Row], what: str, dtype: str) -> int:
+    """Bytes of every row's output for one sample in a forward pass (the input not counted)."""
+    count = sol.add(f"Activations of {what}: the values every layer writes (batch 1, the input not counted).",
+                    _sum_formula(Sym("activations", latex=r"\mathrm{activations}"), list(enumerate(rows)),
+                                 lambda row: row.activations))
+    size = Sym("bytes", text=f"bytes({dtype})", latex=rf"\mathrm{{bytes}}_{{\mathrm{{{dtype}}}}}")
+    return sol.add(f"Activation memory in {dtype} ({DTYPE_BYTES[dtype]} bytes per value).",
+                   Formula(Sym("activation_bytes", latex=r"\mathrm{activation\ bytes}"),
+                           size * Sym("A", text="activations", latex=r"\mathrm{activations}"),
+                           {"bytes": DTYPE_BYTES[dtype], "A": count}))
 
 
 def _latex_name(name: str) -> str:
@@ -221,7 +264,7 @@ def _compare(sol: Solution, given: NetworkInput, sizes: list[int], main_rows: li
     sol.note("Comparison network, on the same input:")
     rows = _analyse(sol, specs, shape, options, prefix="compare.")
     _table_step(sol, rows, shape, options.layout, "comparison network")
-    totals = _totals(sol, rows, "the comparison network")
+    totals = _totals(sol, rows, "the comparison network", given.dtype)
     _network_answers(sol, rows, totals, options.layout, prefix="compare.")
     ratio = {}
     for key, label in (("flops", "FLOPs"), ("params", "parameters")):
@@ -327,9 +370,10 @@ def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) 
     summary="Per-layer output shapes, weights, biases, parameters, MACs, FLOPs and receptive fields "
             "of a network from a layer list or compact string; unknown fields solved from stated "
             "shapes; two networks compared.",
-    answers={"layers": "one row per layer (separable: two) {name, type, output, filters, filter_shape, "
-                       "weights, biases, params, macs, flops, rf, jump, start}",
-             "totals": "{params, weights, biases, macs, flops}",
+    answers={"layers": "one row per layer (separable: two; a block's rows with dotted names, then its join) "
+                       "{name, type, output, filters, filter_shape, weights, biases, params, macs, flops, rf, "
+                       "jump, start, buffers, activations}",
+             "totals": "{params, weights, biases, macs, flops, trainable, buffers, activation_bytes}",
              "layer{l}.<field>": "each unknown ('?' or a symbol) of layer l (from 1); a symbol also "
                                  "under its own name",
              "ratio": "{flops, params} of the comparison network ÷ the main one (with `compare`)",
@@ -349,7 +393,7 @@ def solve(given: NetworkInput, ctx: Context) -> Solution:
     _state_conventions(sol, options, specs)
     rows = _analyse(sol, specs, shape, options)
     _table_step(sol, rows, shape, given.layout, "layers")
-    totals = _totals(sol, rows, "the network")
+    totals = _totals(sol, rows, "the network", given.dtype)
     _network_answers(sol, rows, totals, given.layout)
     if given.compare is not None:
         _compare(sol, given, sizes, rows, totals, options)
