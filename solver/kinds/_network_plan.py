@@ -65,6 +65,11 @@ class BlockStep:
     def output(self) -> Shape:
         return (self.after or self.join).output
 
+    @property
+    def layer(self) -> Layer:
+        """The block's last row: its join, or the activation after it."""
+        return (self.after or self.join).layer
+
 
 @dataclass
 class Plan:
