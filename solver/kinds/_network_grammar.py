@@ -55,9 +55,10 @@ TYPES: dict[str, LayerType] = {
     "globalavgpool": LayerType((), (), (), "global average pooling (C×1×1)"),
     "globalmaxpool": LayerType((), (), (), "global max pooling (C×1×1)"),
     "flatten": LayerType((), (), (), "reshape to one vector"),
-    "fc": LayerType(("out",), ("out", "bias"), ("out",), "fully connected: out features"),
+    "fc": LayerType(("out",), ("out", "bias", "axis"), ("out",),
+                    "fully connected: out features (axis=last: along the last axis only)"),
     "batchnorm": LayerType((), ("affine",), (), "batch normalisation (γ, β per channel)"),
-    "layernorm": LayerType((), ("affine",), (), "layer normalisation"),
+    "layernorm": LayerType((), ("affine", "axis"), (), "layer normalisation (axis=last: over the last axis)"),
     "dropout": LayerType(("rate",), ("rate",), (), "dropout"),
     "embedding": LayerType(("out",), ("out", "vocab"), ("out", "vocab"), "lookup table: out = dimension"),
     "rnn": LayerType(("out",), _RECURRENT_FIELDS, ("out",), "Elman RNN: out = hidden size"),
@@ -310,7 +311,7 @@ FIELD_PARSERS: dict[str, Callable] = {
     "return_sequences": _bool, "heads": _int_known(1), "name": _name, "output": _output,
     "repeat": _repeat, "frozen": _bool, "padding_mode": _choice(PADDING_MODES),
     "count_include_pad": _bool, "scale": _scale, "mode": _choice(UPSAMPLE_MODES),
-    "output_size": _known_sizes, "activation": _activation,
+    "output_size": _known_sizes, "activation": _activation, "axis": _choice(("all", "last")),
 }
 
 

@@ -20,8 +20,8 @@ from ..formula import Expr, Num, Sym
 from ..steps import Formula, Solution
 from . import _conv_arith as arith
 from . import _network_rf as rf
-from ._network_shapes import (ADAPTIVE_POOLS, GLOBAL_POOLS, JOINS, POOL_TYPES, RECURRENT_GATES, Layer, Shape,
-                              numeric_padding, per_dim, windows)
+from ._network_shapes import (ADAPTIVE_POOLS, GLOBAL_POOLS, POOL_TYPES, RECURRENT_GATES, Layer, Shape,
+                              along_last_axis, numeric_padding, per_dim, windows)
 
 C_IN, C_OUT, G = Sym("C_in"), Sym("C_out"), Sym("g")
 F_IN, F_OUT, T = Sym("F_in"), Sym("F_out"), Sym("T")
@@ -436,6 +436,8 @@ class Analyst:
 
     def _fc(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         f_out = layer["out"]
+        if along_last_axis(layer, shape):
+            return self._fc_last_axis(layer, shape, output)
         if shape.form == "map":
             symbols = [Sym("C")] + [Sym(label) for label in shape.labels]
             f_in = self.add(layer, f"the {shape.text(self.options.layout)} input is flattened first "
@@ -458,16 +460,40 @@ class Analyst:
         return self.row(layer, output, weights=weights, biases=biases, params=params, macs=macs,
                         bias_adds=bias_adds, flops=flops)
 
+    def _fc_last_axis(self, layer: Layer, shape: Shape, output: Shape) -> Row:
+        """nn.Linear(F) on a map or T×F input: one F_in → F_out product per position of the other axes."""
+        f_in, f_out = shape.dims[-1], layer["out"]
+        positions = prod(shape.dims[:-1])
+        self.note(layer, f"axis: last — the same weights act on each of the {positions} rows of length {f_in} "
+                         f"along the last axis of {shape.text()} (PyTorch's nn.Linear({f_in}, {f_out})), "
+                         "nothing is flattened.")
+        bindings = {"F_in": f_in, "F_out": f_out, "N": positions}
+        weights, biases, params = self.params(layer, F_IN * F_OUT, F_OUT, bindings,
+                                              f"weights: every one of the {f_out} outputs connects to the {f_in} "
+                                              "values of its row.", "biases: one per output.")
+        macs = self.add(layer, "MACs: F_in·F_out for each of the N rows.", Formula(MACS, Sym("N") * F_IN * F_OUT,
+                                                                                   bindings))
+        bias_adds = biases * positions
+        flops = self.flops(layer, macs, bias_adds)
+        self._stop_field(layer, "it mixes the whole last axis of each row")
+        return self.row(layer, output, weights=weights, biases=biases, params=params, macs=macs,
+                        bias_adds=bias_adds, flops=flops)
+
     def _norm(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         if layer.type == "batchnorm":
             size = shape.channels if shape.form == "map" else shape.features
             what = ("a scale γ and a shift β per channel; the running mean and variance are buffers, "
                     "not parameters")
             symbol = Sym("C") if shape.form == "map" else Sym("F")
+        elif along_last_axis(layer, shape):
+            size = shape.dims[-1]
+            what = (f"axis: last — each row of the last axis is normalised on its own, with a γ and a β per "
+                    f"value of that axis (PyTorch's nn.LayerNorm({size}))")
+            symbol = Sym("N")
         else:
             size = prod(shape.dims) if shape.form == "map" else shape.features
             what = ("a γ and a β per normalised value (over C×H×W for a map, over the features of each "
-                    "step for a sequence)")
+                    "step for a sequence; axis=last normalises the last axis only)")
             symbol = Sym("N")
         buffers = 0
         if layer.type == "batchnorm":

@@ -26,6 +26,7 @@ SEARCH_FIELDS = ("out", "kernel", "stride", "padding", "dilation")
 FIELD_SYMBOL = {"out": "C_out", "kernel": "K", "stride": "S", "padding": "P", "dilation": "D", "in": "C_in"}
 CHANNEL_SETTERS = CONV_TYPES + ("separable", "fc", "embedding", "rnn", "lstm", "gru", "flatten")
 MAX_COMBINATIONS = 1_000_000
+MAX_ROWS = 20_000  # rows after repeats are unrolled: DenseNet-201 has about 1,000
 RESERVED_ANSWERS = ("layers", "totals", "ratio", "compare")
 
 
@@ -133,6 +134,10 @@ class Planner:
                         raise BadInput(f"{spec.where} ({spec.source}): a repeated layer cannot have an "
                                        f"unknown {name}; state it", field=spec.path)
             _known_inside(spec)
+        rows = sum(_row_count(spec) for spec in specs)
+        if rows > MAX_ROWS:
+            raise BadInput(f"the network unrolls to about {rows:,} rows (repeats multiply); at most "
+                           f"{MAX_ROWS:,} are analysed", field=specs[0].path.split(".")[0])
 
     # --- concrete values ---------------------------------------------------------------------
 
@@ -375,6 +380,12 @@ class Planner:
         if "." not in unknown.name and unknown.name not in RESERVED_ANSWERS \
                 and not unknown.name.startswith("layer"):
             self.sol.set_answer(f"{self.prefix}{unknown.name}", value)
+
+
+def _row_count(spec: LayerSpec) -> int:
+    """Rows a spec gives once its repeats are unrolled (a separable layer's two counted as two)."""
+    inside = sum(_row_count(inner) for _, layers in spec.branches for inner in layers) + 2 if spec.branches else 2
+    return spec.repeat * inside
 
 
 def _known_inside(block: LayerSpec) -> None:

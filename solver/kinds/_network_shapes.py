@@ -402,6 +402,12 @@ def upsampled(size: int, scale) -> int:
     return math.floor(size * Fraction(str(scale)))
 
 
+def along_last_axis(layer: Layer, shape: Shape) -> bool:
+    """fc or layernorm with `axis: last` on a map: it acts on each row of the last axis, as PyTorch's
+    nn.Linear(F) and nn.LayerNorm(F) do; by default a map is flattened (fc) or normalised whole."""
+    return layer.get("axis") == "last" and shape.form == "map"
+
+
 def forward(layer: Layer, shape: Shape) -> Shape:
     """The layer's output shape; LayerError when the input does not suit it."""
     _check_in(layer, shape)
@@ -422,6 +428,8 @@ def forward(layer: Layer, shape: Shape) -> Shape:
     if kind == "fc":
         if shape.form == "tokens":
             raise LayerError("an fc layer cannot take token ids; start with an embedding")
+        if along_last_axis(layer, shape):
+            return Shape(shape.form, tuple(shape.dims[:-1]) + (layer["out"],))
         if shape.form == "sequence":
             return Shape("sequence", (shape.steps, layer["out"]))
         return Shape("vector", (layer["out"],))

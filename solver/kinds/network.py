@@ -128,7 +128,11 @@ def _input_shape(sizes: list[int], specs: list[LayerSpec], layout: str) -> Shape
         raise BadInput(error.message, field="input") from None
 
 
-def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) -> None:
+_MAP_TYPES = {"conv", "convtranspose", "depthwise", "pointwise", "separable", "maxpool", "avgpool", "globalavgpool",
+              "globalmaxpool", "adaptiveavgpool", "adaptivemaxpool", "upsample", "maxunpool", "batchnorm"}
+
+
+def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec], shape: Shape) -> None:
     if options.flops == "mac":
         sol.convention("FLOPs are counted as MACs (flops: mac), one per multiply-accumulate.")
     else:
@@ -139,6 +143,12 @@ def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) 
     sol.convention("Only weighted layers have MACs (conv, fc, recurrent, attention); pooling, activations, "
                    "normalisation and embeddings count 0.")
     types = {s.type for s in all_specs(specs)}
+    if shape.form == "map" and not types & _MAP_TYPES and types & {"fc", "layernorm"}:
+        rows = "×".join(map(str, shape.dims[:-1]))
+        sol.convention(f"The {shape.text(options.layout)} input is read whole: fc flattens it and layernorm normalises "
+                       f"all {shape.text(options.layout)} values (as Keras's Flatten + Dense). For PyTorch's "
+                       f"nn.Linear({shape.dims[-1]}, …) or nn.LayerNorm({shape.dims[-1]}) on each of the {rows} rows, "
+                       "write axis=last on the layer.")
     if types & {"conv", "convtranspose", "depthwise", "pointwise", "separable", "maxpool", "avgpool"}:
         sol.convention("Convolution as in deep learning (cross-correlation); output = "
                        "⌊(H + 2P − D(K − 1) − 1)/S⌋ + 1; pooling stride defaults to its kernel; "
@@ -390,7 +400,7 @@ def solve(given: NetworkInput, ctx: Context) -> Solution:
     options = Options(given.flops, given.bias_flops, given.bias_style, given.layout)
     sizes, specs = _read_network(given.layers, "layers", given.input)
     shape = _input_shape(sizes, specs, given.layout)
-    _state_conventions(sol, options, specs)
+    _state_conventions(sol, options, specs, shape)
     rows = _analyse(sol, specs, shape, options)
     _table_step(sol, rows, shape, given.layout, "layers")
     totals = _totals(sol, rows, "the network", given.dtype)
