@@ -629,6 +629,9 @@ def looks_like_shape(text: str) -> bool:
     """The first segment of a compact string is the input shape unless it names a layer type."""
     if not _SHAPE_SEGMENT.match(text):
         return False
+    word = text.strip().lower().replace("_", "-")
+    if word in TYPES or word in TYPE_ALIASES:
+        return False  # `softmax`, `relu6` read as a type, not as sizes split at their x
     first = re.split(r"\s*[x×,*]\s*", text.strip())[0].lower().replace("_", "-")
     return first not in TYPES and first not in TYPE_ALIASES and " " not in text.strip()
 

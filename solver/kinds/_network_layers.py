@@ -41,6 +41,7 @@ class Options:
     bias_flops: bool = False
     bias_style: str = "pytorch"
     layout: str = "chw"
+    convention: str | None = None  # a peer tool's FLOP count (_network_conventions), set after the walk
 
 
 @dataclass
@@ -67,6 +68,8 @@ class Row:
     frozen: bool = False
     detail: str = ""  # a few words for the architecture figure (conv: "6@5×5")
     block: str = ""  # the block and branch holding the row ("block2", "block2.shortcut"), for the figure
+    layer: object = None  # the concrete Layer and its input shape, for the peer FLOP conventions
+    input: object = None
 
     def as_answer(self, layout: str) -> dict:
         return {"name": self.name, "type": self.type, "output": self.output.shown(layout),
@@ -137,6 +140,8 @@ class Analyst:
         return weights, biases, params
 
     def flops(self, layer: Layer, macs: int, bias_adds: int) -> int:
+        if self.options.convention:
+            return 0  # the tool's own count replaces it after the walk
         counted_adds = bias_adds if self.options.bias_flops else 0
         if macs == 0 and counted_adds == 0:
             return 0
@@ -168,7 +173,7 @@ class Analyst:
         for step in steps:
             if not hasattr(step, "branches"):
                 row = self.analyse(step.layer, step.input, step.output)
-                row.block = block
+                row.block, row.layer, row.input = block, step.layer, step.input
                 rows.append(row)
                 continue
             start = (self.field, self.extent)
@@ -180,10 +185,10 @@ class Analyst:
             self.field, self.extent = start
             self._join_field(step, ends)
             rows.append(self._join(step))
-            rows[-1].block = step.name
+            rows[-1].block, rows[-1].layer, rows[-1].input = step.name, step.join.layer, step.input
             if step.after is not None:
                 rows.append(self.analyse(step.after.layer, step.after.input, step.after.output))
-                rows[-1].block = step.name
+                rows[-1].block, rows[-1].layer, rows[-1].input = step.name, step.after.layer, step.after.input
         return rows
 
     def _join_field(self, step, ends: list) -> None:

@@ -48,8 +48,21 @@ class NetworkInput(KindInput):
     layout: Literal["chw", "hwc"] = Field("chw", description="hwc reads and writes maps as H×W×C")
     diagram: Any = Field(None, description="a .svg/.png file to draw the architecture in (true: "
                                            "only in the Markdown key)")
+    flops_convention: Any = Field(None, description="count FLOPs as a peer tool reports them: pytorch "
+                                                    "(torch.utils.flop_counter), fvcore, ptflops, thop, torchinfo")
     dtype: str = Field("float32", description="the element type of the activations: float32 (4 bytes), "
                                               "float16 or bfloat16 (2), float64 (8)")
+
+    @field_validator("flops_convention")
+    @classmethod
+    def _convention(cls, value):
+        if value is None:
+            return None
+        key = str(value).strip().lower().replace("torch.utils.flop_counter", "pytorch").replace("torch", "pytorch")
+        key = {"pypytorch": "pytorch", "flop_counter": "pytorch", "pytorchinfo": "torchinfo"}.get(key, key)
+        if key not in ("pytorch", "fvcore", "ptflops", "thop", "torchinfo"):
+            raise ValueError("flops_convention must be one of pytorch, fvcore, ptflops, thop, torchinfo")
+        return key
 
     @field_validator("dtype")
     @classmethod
@@ -133,13 +146,20 @@ _MAP_TYPES = {"conv", "convtranspose", "depthwise", "pointwise", "separable", "m
 
 
 def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec], shape: Shape) -> None:
-    if options.flops == "mac":
+    if options.convention:
+        from ._network_conventions import TOOL_NAMES
+
+        sol.convention(f"FLOPs as {TOOL_NAMES[options.convention]} reports them (flops_convention: "
+                       f"{options.convention}), each layer read as the PyTorch module of its name, batch 1, "
+                       "eval mode; MACs stay one per multiply-accumulate of weighted layers.")
+    elif options.flops == "mac":
         sol.convention("FLOPs are counted as MACs (flops: mac), one per multiply-accumulate.")
     else:
         sol.convention("FLOPs = 2·MACs, a multiply and an add each (as torch.utils.flop_counter and fvcore).")
-    sol.convention("Bias adds count one FLOP per output value (bias_flops: true)." if options.bias_flops
-                   else "Bias adds are not counted (bias_flops: false), as torch.utils.flop_counter and fvcore; "
-                        "torchinfo counts them.")
+    if not options.convention:
+        sol.convention("Bias adds count one FLOP per output value (bias_flops: true)." if options.bias_flops
+                       else "Bias adds are not counted (bias_flops: false), as torch.utils.flop_counter and "
+                            "fvcore; torchinfo counts them.")
     sol.convention("Only weighted layers have MACs (conv, fc, recurrent, attention); pooling, activations, "
                    "normalisation and embeddings count 0.")
     types = {s.type for s in all_specs(specs)}
@@ -169,7 +189,13 @@ def _analyse(sol: Solution, specs: list[LayerSpec], shape: Shape, options: Optio
              prefix: str = "") -> list[Row]:
     plan = Planner(specs, shape, options.layout, sol, prefix).run()
     analyst = Analyst(sol, options, _has_field(specs, shape), shape)
-    return analyst.walk(plan.steps)
+    rows = analyst.walk(plan.steps)
+    if options.convention:
+        from . import _network_conventions as conventions
+
+        sol.note(f"FLOPs per layer as {conventions.TOOL_NAMES[options.convention]} counts them:")
+        conventions.apply(sol, rows, options.convention)
+    return rows
 
 
 def _cell(value) -> str:
@@ -317,7 +343,8 @@ def _separable_rule(sol: Solution, main_rows: list[Row], other_rows: list[Row], 
                               1 / Sym("C_out") + 1 / Sym("K2", text="K²", latex="K^2"),
                               {"C_out": standard.filters, "K2": k2}))
     expected = 1 / general if flipped else general
-    exact_flops = not (options.bias_flops and (standard.biases or depthwise.biases or pointwise.biases))
+    exact_flops = not (options.bias_flops and (standard.biases or depthwise.biases or pointwise.biases)) \
+        and not options.convention
     if ratio.get("flops") is not None:
         if exact_flops:
             sol.check("the FLOPs ratio equals 1/C_out + 1/K²" + (" (inverted: the separable layer is the "
@@ -397,12 +424,20 @@ def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) 
 )
 def solve(given: NetworkInput, ctx: Context) -> Solution:
     sol = Solution()
-    options = Options(given.flops, given.bias_flops, given.bias_style, given.layout)
+    if given.flops_convention and (given.flops != "2mac" or given.bias_flops):
+        raise BadInput("flops_convention fixes how FLOPs are counted; leave out flops and bias_flops",
+                       field="flops_convention")
+    options = Options(given.flops, given.bias_flops, given.bias_style, given.layout, given.flops_convention)
     sizes, specs = _read_network(given.layers, "layers", given.input)
     shape = _input_shape(sizes, specs, given.layout)
     _state_conventions(sol, options, specs, shape)
     rows = _analyse(sol, specs, shape, options)
     _table_step(sol, rows, shape, given.layout, "layers")
+    if given.flops_convention:
+        from ._network_conventions import tables
+
+        for part in tables(given.flops_convention):
+            sol.add("Why the tools disagree: what each convention counts and omits.", table=part)
     totals = _totals(sol, rows, "the network", given.dtype)
     _network_answers(sol, rows, totals, given.layout)
     if given.compare is not None:

@@ -159,3 +159,40 @@ def _modules(items):
                 yield from _modules(branch)
         else:
             yield item
+
+
+class _Sequence(nn.Module):
+    def __init__(self, items):
+        super().__init__()
+        self.items = nn.ModuleList(items)
+
+    def forward(self, x):
+        for item in self.items:
+            x = item(x)
+        return x
+
+
+class _Residual(nn.Module):
+    def __init__(self, item: Residual):
+        super().__init__()
+        self.layers, self.shortcut = as_module(item.layers), as_module(item.shortcut)
+        self.after = item.after
+
+    def forward(self, x):
+        y = self.layers(x) + self.shortcut(x)
+        return self.after(y) if self.after is not None else y
+
+
+class _Concat(nn.Module):
+    def __init__(self, item: Concat):
+        super().__init__()
+        self.branches = nn.ModuleList(as_module(branch) for branch in item.branches)
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+def as_module(items: list) -> nn.Module:
+    """The items as one nn.Module (for the FLOP-counting tools, which take a model)."""
+    return _Sequence([_Residual(i) if isinstance(i, Residual) else _Concat(i) if isinstance(i, Concat) else i
+                      for i in items])
