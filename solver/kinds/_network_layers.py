@@ -363,8 +363,9 @@ class Analyst:
         flops = self.flops(layer, macs, bias_adds)
         if kind == "convtranspose":
             if self.field is not None:
-                self.note(layer, "the receptive field is not tracked past a transposed convolution.")
-            self.field = None
+                wins = windows(layer, shape)
+                self.field = rf.advance_transposed(self.sol, layer.name, self.field,
+                                                   [rf.Window(w[1], w[2], w[3], w[4]) for w in wins])
         else:
             self._window_field(layer, shape)
         filter_shape = [1 if kind == "depthwise" else depth] + kernels

@@ -275,3 +275,43 @@ def _modules(items):
                 yield from _modules(branch)
         else:
             yield item
+
+
+def test_receptive_field_after_a_transposed_convolution_against_gradients():
+    """The field of a transposed convolution's outputs varies with the position; dlsolve gives
+    the largest: measured as the widest input-gradient extent over the outputs away from the
+    borders (1-D, all-ones weights)."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(150):
+        convs = [(rng.choice([1, 3]), rng.choice([1, 2]), rng.choice([1, 2])) for _ in range(rng.randint(0, 2))]
+        k, s, p, d = rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 2), rng.choice([1, 1, 2, 3])
+        text = " | ".join([f"conv 1 {a} s={b} d={c}" for a, b, c in convs] + [f"convtranspose 1 {k} s={s} p={p} d={d}"])
+        result = solve({"input": "1x80", "layers": text})
+        if result.error is not None:
+            continue
+        modules = [torch.nn.Conv1d(1, 1, a, b, dilation=c, bias=False) for a, b, c in convs]
+        modules.append(torch.nn.ConvTranspose1d(1, 1, k, s, p, dilation=d, bias=False))
+        x = torch.ones(1, 1, 80, requires_grad=True)
+        y = x
+        with torch.no_grad():
+            for module in modules:
+                module.weight.fill_(1.0)
+        for module in modules:
+            y = module(y)
+        widest = 0
+        for o in range(y.shape[-1]):
+            (grad,) = torch.autograd.grad(y[0, 0, o], x, retain_graph=True)
+            used = (grad[0, 0] != 0).nonzero().flatten()
+            if len(used) == 0 or int(used.min()) == 0 or int(used.max()) == 79:
+                continue
+            widest = max(widest, int(used.max() - used.min() + 1))
+        if widest == 0:
+            continue
+        last = result.answers["layers"][-1]
+        assert last["rf"] == widest, (text, last, widest)
+        assert last["jump"] == pytest.approx(result.answers["layers"][-2]["jump"] / s if convs else 1 / s)
+        checked += 1
+    assert checked >= 80
