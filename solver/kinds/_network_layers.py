@@ -67,7 +67,11 @@ class Row:
     activations: int = 0  # values in the output (batch 1)
     frozen: bool = False
     detail: str = ""  # a few words for the architecture figure (conv: "6@5×5")
-    block: str = ""  # the block and branch holding the row ("block2", "block2.shortcut"), for the figure
+    block: str = ""  # the block and branch holding the row ("block2", "block2.shortcut")
+    # The enclosing blocks, outermost first, as (block name, branch label): the label is "layers",
+    # "shortcut" or "branchN" inside a branch, "join" for the join row and the activation after it.
+    lane: tuple = ()
+    joins: tuple = ()  # a join row: the labels of the branches it joins (empty ones too)
     layer: object = None  # the concrete Layer and its input shape, for the peer FLOP conventions
     input: object = None
 
@@ -166,29 +170,33 @@ class Analyst:
 
     # --- blocks ------------------------------------------------------------------------------------
 
-    def walk(self, steps: list, block: str = "") -> list[Row]:
+    def walk(self, steps: list, block: str = "", lane: tuple = ()) -> list[Row]:
         """Rows of a plan's steps in order; a block's branches each start from the block's input
         (receptive field included) and meet at its join row."""
         rows = []
         for step in steps:
             if not hasattr(step, "branches"):
                 row = self.analyse(step.layer, step.input, step.output)
-                row.block, row.layer, row.input = block, step.layer, step.input
+                row.block, row.layer, row.input, row.lane = block, step.layer, step.input, lane
                 rows.append(row)
                 continue
             start = (self.field, self.extent)
             ends = []
             for label, branch in step.branches:
                 self.field, self.extent = start
-                rows += self.walk(branch, f"{step.name}.{label}" if label else step.name)
+                rows += self.walk(branch, f"{step.name}.{label}" if label else step.name,
+                                  lane + ((step.name, label or "layers"),))
                 ends.append((label, self.field, branch[-1].layer.name if branch else None))
             self.field, self.extent = start
             self._join_field(step, ends)
+            joined = lane + ((step.name, "join"),)
             rows.append(self._join(step))
-            rows[-1].block, rows[-1].layer, rows[-1].input = step.name, step.join.layer, step.input
+            rows[-1].block, rows[-1].layer, rows[-1].input, rows[-1].lane = step.name, step.join.layer, step.input, joined
+            rows[-1].joins = tuple(label or "layers" for label, _ in step.branches)
             if step.after is not None:
                 rows.append(self.analyse(step.after.layer, step.after.input, step.after.output))
                 rows[-1].block, rows[-1].layer, rows[-1].input = step.name, step.after.layer, step.after.input
+                rows[-1].lane = joined
         return rows
 
     def _join_field(self, step, ends: list) -> None:

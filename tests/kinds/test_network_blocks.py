@@ -315,3 +315,32 @@ def test_receptive_field_after_a_transposed_convolution_against_gradients():
         assert last["jump"] == pytest.approx(result.answers["layers"][-2]["jump"] / s if convs else 1 / s)
         checked += 1
     assert checked >= 80
+
+
+def test_diagram_draws_the_branches(tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "net.svg"
+    result = solve({"input": "3x16x16", "layers": BASIC, "diagram": str(target)})
+    assert result.error is None, result.error
+    svg = target.read_text()
+    assert svg.count("44×8×8") >= 1 and svg.count("56×8×8") >= 1  # the concat joins, drawn under ‖
+    assert "block4.conv1" not in svg and "shortcut" not in svg  # boxes carry short names
+    from solver.kinds._network_diagram import _Block, _tree
+
+    tree = _tree(_rows())
+    blocks = [item for item in tree if isinstance(item, _Block)]
+    assert [b.name for b in blocks] == ["block4", "block5.1", "block5.2"]
+    assert [label for label, _ in blocks[0].branches] == ["layers", "shortcut"]
+    assert [label for label, _ in blocks[1].branches] == ["branch1", "branch2", "branch3"]
+    assert blocks[1].branches[0][1] == []  # the identity
+
+
+def _rows():
+    """The analysed rows of BASIC (the figure's input)."""
+    from solver.kinds.network import NetworkInput, _analyse, _input_shape, _read_network
+    from solver.kinds._network_layers import Options
+    from solver.steps import Solution
+
+    given = NetworkInput(input="3x16x16", layers=BASIC)
+    sizes, specs = _read_network(given.layers, "layers", given.input)
+    return _analyse(Solution(), specs, _input_shape(sizes, specs, "chw"), Options())
