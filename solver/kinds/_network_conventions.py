@@ -215,7 +215,7 @@ class Counter:
         return 0
 
     def torchinfo(self, row):
-        kind, layer = row.type, row.layer
+        kind = row.type
         if kind in CONVS + ("convtranspose",):
             positions = prod(row.output.dims[1:])
             return self.step(row, "parameters × output positions (a transposed convolution too).",

@@ -102,7 +102,7 @@ class Builder:
             return (f"conv {out} {k} s={s} groups={g}" + ("" if bias else " bias=false"),
                     CONV[dims](c, out, k, s, groups=g, bias=bias))
         if kind == "depthwise":
-            return f"depthwise 3 p=1", CONV[dims](c, c, 3, 1, 1, groups=c)
+            return "depthwise 3 p=1", CONV[dims](c, c, 3, 1, 1, groups=c)
         if kind == "pointwise":
             out = rng.randint(1, 6)
             return f"pointwise {out}", CONV[dims](c, out, 1)
