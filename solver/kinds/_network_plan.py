@@ -24,7 +24,7 @@ from ._network_shapes import (CONV_TYPES, POOL_TYPES, Layer, LayerError, Shape, 
 
 SEARCH_FIELDS = ("out", "kernel", "stride", "padding", "dilation")
 FIELD_SYMBOL = {"out": "C_out", "kernel": "K", "stride": "S", "padding": "P", "dilation": "D", "in": "C_in"}
-CHANNEL_SETTERS = CONV_TYPES + ("separable", "fc", "embedding", "rnn", "lstm", "gru", "flatten")
+CHANNEL_SETTERS = CONV_TYPES + ("separable", "fc", "embedding", "rnn", "lstm", "gru", "flatten", "residual", "concat")
 MAX_COMBINATIONS = 1_000_000
 MAX_ROWS = 20_000  # rows after repeats are unrolled: DenseNet-201 has about 1,000
 RESERVED_ANSWERS = ("layers", "totals", "ratio", "compare")

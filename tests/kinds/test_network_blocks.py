@@ -344,3 +344,9 @@ def _rows():
     given = NetworkInput(input="3x16x16", layers=BASIC)
     sizes, specs = _read_network(given.layers, "layers", given.input)
     return _analyse(Solution(), specs, _input_shape(sizes, specs, "chw"), Options())
+
+
+def test_unknown_before_a_block_is_solved_through_it():
+    assert answers({"input": "3x8x8", "layers": "conv 6 k | concat(conv 4 1 ; ) -> 10x6x6"})["k"] == 3
+    # A block changes the channels, so an unknown out before it cannot be read off the block's output.
+    assert "cannot be found" in error({"input": "3x8x8", "layers": "conv ? 3 | concat(conv 4 1 ; ) -> 10x6x6"})
