@@ -23,7 +23,7 @@ in the tests:
              value; norms 2 per value (4 with affine); average pooling 1 per output value,
              adaptive average pooling (∏ in/out + 1) per output value; upsampling 1 per output
              value (linear 5, bilinear 11, bicubic 259, trilinear 0); softmax 3n − 1 per group of
-             n; activations and max pooling 0.
+             n; recurrent layers by thop's cell formulas; activations and max pooling 0.
   torchinfo  "mult-adds": a convolution's parameters × its output positions (transposed ones
              too), every other layer's parameters once (so a linear layer on T steps counts its
              weights once), recurrent layers' parameters × T; no parameters, nothing.
@@ -56,7 +56,7 @@ SUMMARY = [
     ("pooling", "0", "2-D adaptive avg: 1/input", "2/input value", "avg 1/output, adaptive ∏in/out + 1", "0"),
     ("upsampling", "0", "2-D: 1/output (bilinear 4)", "2/output", "1/output (bilinear 11)", "0"),
     ("padding='same' conv", "2·MACs", "0", "as any conv", "as any conv", "as any conv"),
-    ("LSTM / GRU / RNN", "LSTM 0, others 2·MACs", "0", "weights + gate arithmetic", "not reproduced",
+    ("LSTM / GRU / RNN", "LSTM 0, others 2·MACs", "0", "weights + gate arithmetic", "cell formulas × T",
      "params × T"),
     ("residual add, concat", "0", "0", "0", "0", "0"),
 ]
@@ -66,8 +66,6 @@ def unsupported(convention: str, row) -> str | None:
     """Why the convention cannot be reproduced for this row, if it cannot."""
     if row.type == "attention" and convention != "pytorch":
         return "attention (nn.MultiheadAttention's inner calls differ between versions)"
-    if row.type in ("rnn", "lstm", "gru") and convention in ("fvcore", "thop"):
-        return None if convention == "fvcore" else f"{row.type} (thop's recurrent counts are not reproduced)"
     return None
 
 
@@ -208,11 +206,32 @@ class Counter:
                 return 0
             return self.step(row, f"{layer['mode']} upsampling: {per} per output value.", Sym("k") * Sym("N_out"),
                              {"k": per, "N_out": n_out})
+        if kind in ("rnn", "lstm", "gru"):
+            return self._thop_recurrent(row)
         if kind == "softmax":
             n = row.input.dims[0] if row.input.form in ("map", "vector") else row.input.dims[-1]
             return self.step(row, "n exponentials, n − 1 adds and n divisions per group of n values.",
                              (Sym("N_in") / Sym("n")) * (3 * Sym("n") - 1), {"N_in": n_in, "n": n})
         return 0
+
+    def _thop_recurrent(self, row):
+        """thop's cells: each gate (W_i x + b_i + W_h h + b_h) costs (F + H)·H + H, plus 2H with biases;
+        the GRU adds 4H element-wise operations, the LSTM 4H; layers after the first take H·dirs
+        inputs; × directions × T."""
+        layer, hidden = row.layer, row.layer["out"]
+        gates = {"rnn": 1, "lstm": 4, "gru": 3}[row.type]
+        extra = {"rnn": 0, "lstm": 4, "gru": 4}[row.type] * hidden
+        directions = 2 if layer["bidirectional"] else 1
+
+        def cell(width):
+            gate = (width + hidden) * hidden + hidden + (2 * hidden if layer["bias"] else 0)
+            return gates * gate + extra
+
+        per_step = cell(row.input.dims[-1]) + (layer["num_layers"] - 1) * cell(hidden * directions)
+        return self.step(row, "per step and direction, thop's cell counts: each gate (F + H)·H + H (+ 2H "
+                              "biases), plus the element-wise products of the GRU / LSTM.",
+                         Sym("T") * Sym("n", text="dirs") * Sym("P", text="per_step"),
+                         {"T": row.input.dims[0], "n": directions, "P": per_step})
 
     def torchinfo(self, row):
         kind = row.type
@@ -256,8 +275,8 @@ def apply(sol: Solution, rows: list, convention: str) -> None:
         why = unsupported(convention, row)
         if why is not None:
             raise BadInput(f"flops_convention {convention}: {why} in {row.name} is not reproduced; the "
-                           "conventions cover convolutions, fc, norms, activations, pooling, upsampling and "
-                           "joins (pytorch and torchinfo also recurrent layers)", field="flops_convention")
+                           "conventions cover convolutions, fc, norms, activations, pooling, upsampling, "
+                           "recurrent layers and joins (pytorch also attention)", field="flops_convention")
     counter = Counter(sol, convention)
     for row in rows:
         row.flops = counter.count(row)
