@@ -311,3 +311,22 @@ def test_fvcore_same_padding_quirk_is_named():
     result = dlsolve_total([3, 8, 8], "conv 4 3 padding=same", "fvcore")
     assert result.answers["totals"]["flops"] == 0
     assert any("aten::conv2d" in str(step) for step in result.solution.steps)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+
+    def forward(self, x):
+        return self.attention(x, x, x)[0]  # need_weights=True: the path FlopCounterMode sees
+
+
+def test_attention_under_the_pytorch_convention():
+    rng = random.Random(2)
+    for _ in range(10):
+        heads = rng.choice([1, 2, 4])
+        width, steps = heads * rng.randint(1, 6), rng.randint(2, 9)
+        result = dlsolve_total([steps, width], f"attention {heads} | fc 3", "pytorch")
+        model = Seq([SelfAttention(width, heads), nn.Linear(width, 3)])
+        assert result.answers["totals"]["flops"] == tool_total("pytorch", model, [steps, width])
