@@ -107,7 +107,7 @@ def test_axis_last_is_pytorch_linear_and_layernorm():
 
     torch.set_num_threads(1)
     rng = random.Random(5)
-    for _ in range(100):
+    for _ in range(50):
         dims = [rng.randint(1, 6) for _ in range(rng.randint(2, 3))]
         out = rng.randint(1, 9)
         rows = answers({"input": "x".join(map(str, dims)),
@@ -285,7 +285,7 @@ def test_receptive_field_after_a_transposed_convolution_against_gradients():
     torch.set_num_threads(1)
     rng = random.Random(3)
     checked = 0
-    for _ in range(150):
+    for _ in range(100):
         convs = [(rng.choice([1, 3]), rng.choice([1, 2]), rng.choice([1, 2])) for _ in range(rng.randint(0, 2))]
         k, s, p, d = rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 2), rng.choice([1, 1, 2, 3])
         text = " | ".join([f"conv 1 {a} s={b} d={c}" for a, b, c in convs] + [f"convtranspose 1 {k} s={s} p={p} d={d}"])
@@ -314,7 +314,7 @@ def test_receptive_field_after_a_transposed_convolution_against_gradients():
         assert last["rf"] == widest, (text, last, widest)
         assert last["jump"] == pytest.approx(result.answers["layers"][-2]["jump"] / s if convs else 1 / s)
         checked += 1
-    assert checked >= 80
+    assert checked >= 50
 
 
 def test_diagram_draws_the_branches(tmp_path):
