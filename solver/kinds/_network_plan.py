@@ -93,7 +93,7 @@ def unknown_name(spec: LayerSpec, field_name: str, value: Any) -> str | None:
     if field_name not in SEARCH_FIELDS + ("in",):
         return None
     if is_unknown(value):
-        return f"layer{spec.index}.{field_name}"
+        return f"{spec.scope}layer{spec.index}.{field_name}"
     if is_symbol(value) and not (field_name == "padding" and value in PADDING_WORDS):
         return value
     return None
@@ -117,13 +117,17 @@ def step_output(steps: list) -> Shape:
 
 class Planner:
     def __init__(self, specs: list[LayerSpec], shape: Shape, layout: str, sol: Solution,
-                 answer_prefix: str = ""):
+                 answer_prefix: str = "", assignment: dict | None = None, name_prefix: str = "",
+                 symbol_prefix: str | None = None):
         self.specs = specs
         self.input = shape
         self.layout = layout
         self.sol = sol
         self.prefix = answer_prefix
-        self.assignment: dict[str, int] = {}
+        self.symbols = answer_prefix if symbol_prefix is None else symbol_prefix  # a symbol's own answer
+        self.names = name_prefix  # the row names' prefix inside a block ("block2.shortcut.")
+        # Shared with the planners of the blocks inside, so that a symbol is one unknown throughout.
+        self.assignment: dict[str, int] = {} if assignment is None else assignment
         self.unknowns: dict[str, Unknown] = {}
         for spec in specs:
             for name, value in spec.fields.items():
@@ -133,7 +137,8 @@ class Planner:
                     if spec.repeat > 1:
                         raise BadInput(f"{spec.where} ({spec.source}): a repeated layer cannot have an "
                                        f"unknown {name}; state it", field=spec.path)
-            _known_inside(spec)
+            if spec.repeat > 1:
+                _known_inside(spec)
         rows = sum(_row_count(spec) for spec in specs)
         if rows > MAX_ROWS:
             raise BadInput(f"the network unrolls to about {rows:,} rows (repeats multiply); at most "
@@ -154,14 +159,16 @@ class Planner:
                 raise AssertionError(f"unsolved {var}")
         return values
 
-    def run_spec(self, spec: LayerSpec, shape: Shape, assignment: dict, prefix: str = "") -> list:
+    def run_spec(self, spec: LayerSpec, shape: Shape, assignment: dict, prefix: str = "",
+                 solving: bool = False) -> list:
         """Concrete steps of one spec (every copy of a repeated one) with their input and output
-        shapes; LayerError if one cannot take its input."""
+        shapes; LayerError if one cannot take its input. `solving`: unknowns inside a block are
+        solved (with their steps) rather than required known, as in a trial of the search."""
         steps = []
         for copy in range(1, spec.repeat + 1):
             suffix = f".{copy}" if spec.repeat > 1 else ""
             if spec.branches:
-                steps.append(self._run_block(spec, shape, prefix, suffix))
+                steps.append(self._run_block(spec, shape, prefix, suffix, solving))
                 shape = steps[-1].output
                 continue
             for layer in expand(spec, self.values(spec, assignment), shape, prefix, suffix):
@@ -174,7 +181,7 @@ class Planner:
         steps = []
         for spec in specs:
             try:
-                steps += self.run_spec(spec, shape, {}, prefix)
+                steps += self.run_spec(spec, shape, self.assignment, prefix)
             except SpecError:
                 raise
             except JoinError:
@@ -187,10 +194,19 @@ class Planner:
                                 f"output {'×'.join(map(str, spec.output))}")
         return steps
 
-    def _run_block(self, spec: LayerSpec, shape: Shape, prefix: str, suffix: str) -> BlockStep:
+    def _run_block(self, spec: LayerSpec, shape: Shape, prefix: str, suffix: str, solving: bool = False) -> BlockStep:
         name = prefix + (spec.name or f"block{spec.index}") + suffix
-        branches = [(label, self._run_chain(layers, shape, f"{name}.{label + '.' if label else ''}"))
-                    for label, layers in spec.branches]
+        branches = []
+        for label, layers in spec.branches:
+            names = f"{name}.{label + '.' if label else ''}"
+            if solving and _has_unknowns(layers, self.assignment):
+                # A branch with unknowns is a network of its own: solved from its stated shapes,
+                # its answers under the branch's address (block2.layer1.kernel).
+                planner = Planner(layers, shape, self.layout, self.sol, self.prefix + layers[0].scope,
+                                  self.assignment, names, self.symbols)
+                branches.append((label, planner.run().steps))
+            else:
+                branches.append((label, self._run_chain(layers, shape, names)))
         if spec.type == "residual" and len(branches) == 1:
             branches.append(("shortcut", []))
         ends = [(label, step_output(steps) if steps else shape, steps[-1].layer.name if steps else None)
@@ -218,6 +234,9 @@ class Planner:
         segment: list[LayerSpec] = []
         segment_input = shape
         for spec in self.specs:
+            if segment and spec.branches and _has_unknowns([spec], self.assignment):
+                raise BadInput(f"{spec.where} ({spec.type} block): its unknowns are solved inside it, so the "
+                               f"unknowns before it need a stated output before the block", field=spec.path)
             if not segment and not self.searched(spec):
                 shape = self._add(plan, spec, shape)
                 continue
@@ -233,21 +252,21 @@ class Planner:
         if segment:
             var = next(v for s in segment for v in self.searched(s))
             spec, name = self.unknowns[var].refs[0]
-            raise BadInput(f"layer {spec.index} ({spec.source}): {name} is unknown ({self.unknowns[var].shown}) "
+            raise BadInput(f"{spec.where} ({spec.source}): {name} is unknown ({self.unknowns[var].shown}) "
                            "but no layer from there on states its output shape to solve it from; add "
                            "`-> SHAPE` (compact) or `output:` to that layer or a later one", field=spec.path)
         return plan
 
     def _add(self, plan: Plan, spec: LayerSpec, shape: Shape) -> Shape:
         try:
-            steps = self.run_spec(spec, shape, self.assignment)
+            steps = self.run_spec(spec, shape, self.assignment, self.names, solving=True)
         except LayerError as error:
             raise layer_error(spec, shape, error, self.layout) from None
         self._derive_inputs(spec, shape)
         plan.steps += steps
         output = steps[-1].output
         if spec.output is not None and not matches(output, spec.output, self.layout):
-            raise BadInput(f"layer {spec.index} ({spec.source}) turns its input {shape.text(self.layout)} into "
+            raise BadInput(f"{spec.where} ({spec.source}) turns its input {shape.text(self.layout)} into "
                            f"{output.text(self.layout)}, not the stated output "
                            f"{'×'.join(map(str, spec.output))}", field=spec.path)
         return output
@@ -260,14 +279,14 @@ class Planner:
             return
         size = input_size(spec.type, shape)
         if size is None:
-            raise BadInput(f"layer {spec.index} ({spec.source}): in has no meaning for token ids", field=spec.path)
+            raise BadInput(f"{spec.where} ({spec.source}): in has no meaning for token ids", field=spec.path)
         unknown = self.unknowns[var]
         channels = shape.form == "map" and spec.type in CONV_TYPES + ("separable", "batchnorm")
         what = ("its filters are as deep as its input has channels" if channels
                 else "it takes every feature of its input")
         symbol = "C_in" if channels else "F_in"
         self.assignment[var] = self.sol.add(
-            f"layer {spec.index}: {what} ({shape.text(self.layout)}).",
+            f"{spec.where}: {what} ({shape.text(self.layout)}).",
             Formula(Sym(unknown.shown), Sym(symbol), {symbol: size}))
         self._answer(unknown, size)
 
@@ -316,7 +335,7 @@ class Planner:
             form = "map" if (last.type in CONV_TYPES + POOL_TYPES + ("separable",) and shape.form == "map") else "flat"
             channels = wanted_channels(form, target, self.layout, len(shape.spatial) if shape.form == "map" else 0)
             if spec not in segment or later or channels is None:
-                raise BadInput(f"layer {spec.index} ({spec.source}): out ({unknown.shown}) cannot be found from "
+                raise BadInput(f"{spec.where} ({spec.source}): out ({unknown.shown}) cannot be found from "
                                "the stated shapes; state this layer's own output with its channels",
                                field=spec.path)
             return [channels]
@@ -337,7 +356,7 @@ class Planner:
                 self.sol.note(line)
             return
         shown = ", ".join(self.unknowns[n].shown for n in names)
-        which = (f"Layer {spec.index}" if len(segment) == 1
+        which = (spec.where[0].upper() + spec.where[1:] if len(segment) == 1
                  else f"Layers {segment[0].index}–{spec.index}")
         kept = "the values that give it are kept" if len(names) == 1 else "the combinations that give it are kept"
         self.sol.note(f"{which} must turn {shape.text(self.layout)} into {'×'.join(map(str, spec.output))}: "
@@ -348,7 +367,7 @@ class Planner:
         for name in channel_unknowns:
             unknown = self.unknowns[name]
             spec = next(s for s, f in unknown.refs if f == "out")
-            value = self.sol.add(f"layer {spec.index}: every filter (output unit) gives one channel of the "
+            value = self.sol.add(f"{spec.where}: every filter (output unit) gives one channel of the "
                                  "stated output, so", Formula(Sym(unknown.shown), Sym("C_out"),
                                                               {"C_out": solutions[0][names.index(name)]}))
             self._answer(unknown, value)
@@ -379,7 +398,7 @@ class Planner:
             self.sol.set_answer(f"{self.prefix}layer{spec.index}.{field_name}", value)
         if "." not in unknown.name and unknown.name not in RESERVED_ANSWERS \
                 and not unknown.name.startswith("layer"):
-            self.sol.set_answer(f"{self.prefix}{unknown.name}", value)
+            self.sol.set_answer(f"{self.symbols}{unknown.name}", value)
 
 
 def _row_count(spec: LayerSpec) -> int:
@@ -389,14 +408,20 @@ def _row_count(spec: LayerSpec) -> int:
 
 
 def _known_inside(block: LayerSpec) -> None:
-    """Unknowns are solved along the main chain only: every field inside a block is given."""
+    """A repeated block is one description for several copies: every field inside it is given."""
     for spec in block.walk():
         if spec is block:
             continue
         for name, value in spec.fields.items():
             if unknown_name(spec, name, value) is not None:
-                raise BadInput(f"{spec.where} ({spec.source}): unknowns ('?' or a symbol) are solved along the "
-                               f"main chain only; inside a block, state {name}", field=spec.path)
+                raise BadInput(f"{spec.where} ({spec.source}): a repeated block cannot have unknowns; "
+                               f"state {name}", field=spec.path)
+
+
+def _has_unknowns(specs: list[LayerSpec], assignment: dict) -> bool:
+    return any(var is not None and var not in assignment
+               for top in specs for spec in top.walk()
+               for name, value in spec.fields.items() if (var := unknown_name(spec, name, value)) is not None)
 
 
 def _joined(spec: LayerSpec, name: str, ends: list[tuple[str, Shape, str | None]], layout: str) -> Shape:
@@ -471,5 +496,5 @@ def _equations(spec: LayerSpec, shape: Shape, planner: Planner, names: list[str]
             two = Sym("two", text="2")  # bound, so that it reads 2·p2 rather than 2p2
             expr = floor((h + two * symbols["P"] - symbols["D"] * (symbols["K"] - 1) - 1) / symbols["S"]) + 1
         text = to_text(expr, {**bindings, label: size, "two": 2})
-        lines.append(f"layer {spec.index}, output {label}: {want} = {text}.")
+        lines.append(f"{spec.where}, output {label}: {want} = {text}.")
     return lines

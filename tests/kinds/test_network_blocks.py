@@ -144,7 +144,9 @@ def test_concat_mismatch_names_both_branches():
 
 
 @pytest.mark.parametrize("layers, words", [
-    ("residual(conv 3 3 p=1 | conv ? 3)", "main chain"),
+    ("residual(conv 3 3 p=1 | conv ? 3)", "states its output"),
+    ("residual(conv 3 ? p=1) repeat=2 -> 3x8x8", "repeated block"),
+    ("conv 4 ? | residual(conv 4 ? p=1 -> 4x6x6)", "stated output before the block"),
     ("residual(conv 3 3 p=1", "without its `)`"),
     ("conv 3 3) | fc 2", "without its `(`"),
     ("conv(3 3)", "parentheses belong only to blocks"),
@@ -350,3 +352,14 @@ def test_unknown_before_a_block_is_solved_through_it():
     assert answers({"input": "3x8x8", "layers": "conv 6 k | concat(conv 4 1 ; ) -> 10x6x6"})["k"] == 3
     # A block changes the channels, so an unknown out before it cannot be read off the block's output.
     assert "cannot be found" in error({"input": "3x8x8", "layers": "conv ? 3 | concat(conv 4 1 ; ) -> 10x6x6"})
+
+
+def test_unknowns_inside_blocks_are_solved_and_addressed_by_their_place():
+    found = answers({"input": "3x8x8", "layers": "residual(conv 3 ? p=1 -> 3x8x8 | conv n 3 p=1 -> 3x8x8) relu | "
+                                                 "concat(conv 2 k -> 2x6x6 ; maxpool ? s=1 -> 3x6x6)"})
+    assert found["block1.layer1.kernel"] == 3 and found["block1.layer2.out"] == found["n"] == 3
+    assert found["block2.branch1.layer1.kernel"] == found["k"] == 3
+    assert found["block2.branch2.layer1.kernel"] == 3
+    assert found["layers"][-1]["output"] == [5, 6, 6]
+    # A symbol solved on the main chain is known inside a block.
+    assert answers({"input": "3x8x8", "layers": "conv a 3 -> 5x6x6 | residual(conv a 3 p=1)"})["a"] == 5
