@@ -363,3 +363,12 @@ def test_unknowns_inside_blocks_are_solved_and_addressed_by_their_place():
     assert found["layers"][-1]["output"] == [5, 6, 6]
     # A symbol solved on the main chain is known inside a block.
     assert answers({"input": "3x8x8", "layers": "conv a 3 -> 5x6x6 | residual(conv a 3 p=1)"})["a"] == 5
+
+
+def test_transformer_encoder_layer_as_residual_blocks():
+    torch = pytest.importorskip("torch")
+    rows = answers({"input": "50x512", "layers": "residual(attention 8) | layernorm | "
+                                                 "residual(fc 2048 | relu | fc 512) | layernorm"})
+    layer = torch.nn.TransformerEncoderLayer(512, 8, 2048)
+    assert rows["totals"]["params"] == sum(p.numel() for p in layer.parameters())
+    assert rows["layers"][-1]["output"] == [50, 512]
