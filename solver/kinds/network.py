@@ -4,8 +4,11 @@ each from its formula; unknown fields solved from stated shapes; a second networ
 
     dlsolve network "1x32x32 | conv 6 5 | maxpool 2 | conv 16 5 | maxpool 2 | fc 120 | fc 84 | fc 10"
 
-The grammar is in _network_grammar, shapes in _network_shapes, the worked arithmetic in
-_network_layers, unknowns in _network_plan, the figure in _network_diagram.
+Residual and concat blocks (nested, repeated) make it a graph: rows come in order with dotted
+names (block2.conv1, block2.add). The grammar is in _network_grammar, shapes in _network_shapes,
+the worked arithmetic in _network_layers, unknowns and blocks in _network_plan, receptive fields
+in _network_rf, the peer tools' FLOP counts in _network_conventions, the figure in
+_network_diagram.
 """
 
 from __future__ import annotations
