@@ -11,6 +11,15 @@ other field is `key=value`. `-> SHAPE` (or `output=SHAPE`) states the layer's ou
 constraint that unknowns (`?` or a symbol name) are solved from. A YAML list item is a mapping
 with `type` and the same field names, or a compact segment as a string.
 
+Blocks hold layer lists of their own, and nest:
+
+    residual(conv 64 3 p=1 | bn | relu | conv 64 3 p=1 | bn) relu repeat=2
+    residual(conv 128 3 s=2 p=1 | bn ; conv 128 1 s=2 | bn)      the part after `;`: the shortcut
+    concat(conv 64 1 ; conv 96 1 | conv 128 3 p=1 ; )            `;` between branches, empty = identity
+
+and in YAML `{type: residual, layers: [...], shortcut: [...], activation: relu}`,
+`{type: concat, branches: [[...], [...]]}`. `|` and `;` split only outside parentheses.
+
 This module only reads and checks the spelling; shapes and arithmetic live elsewhere. No
 heavy imports: it is on the fast path.
 """
