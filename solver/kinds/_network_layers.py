@@ -20,8 +20,8 @@ from ..formula import Expr, Num, Sym
 from ..steps import Formula, Solution
 from . import _conv_arith as arith
 from . import _network_rf as rf
-from ._network_shapes import (GLOBAL_POOLS, POOL_TYPES, RECURRENT_GATES, Layer, Shape, numeric_padding,
-                              per_dim, windows)
+from ._network_shapes import (ADAPTIVE_POOLS, GLOBAL_POOLS, POOL_TYPES, RECURRENT_GATES, Layer, Shape,
+                              along_last_axis, numeric_padding, per_dim, windows)
 
 C_IN, C_OUT, G = Sym("C_in"), Sym("C_out"), Sym("g")
 F_IN, F_OUT, T = Sym("F_in"), Sym("F_out"), Sym("T")
@@ -41,6 +41,7 @@ class Options:
     bias_flops: bool = False
     bias_style: str = "pytorch"
     layout: str = "chw"
+    convention: str | None = None  # a peer tool's FLOP count (_network_conventions), set after the walk
 
 
 @dataclass
@@ -62,13 +63,24 @@ class Row:
     rf: object = None
     jump: object = None
     start: object = None
+    buffers: int = 0  # running statistics: state, not parameters
+    activations: int = 0  # values in the output (batch 1)
+    frozen: bool = False
     detail: str = ""  # a few words for the architecture figure (conv: "6@5×5")
+    block: str = ""  # the block and branch holding the row ("block2", "block2.shortcut")
+    # The enclosing blocks, outermost first, as (block name, branch label): the label is "layers",
+    # "shortcut" or "branchN" inside a branch, "join" for the join row and the activation after it.
+    lane: tuple = ()
+    joins: tuple = ()  # a join row: the labels of the branches it joins (empty ones too)
+    layer: object = None  # the concrete Layer and its input shape, for the peer FLOP conventions
+    input: object = None
 
     def as_answer(self, layout: str) -> dict:
         return {"name": self.name, "type": self.type, "output": self.output.shown(layout),
                 "filters": self.filters, "filter_shape": self.filter_shape, "weights": self.weights,
                 "biases": self.biases, "params": self.params, "macs": self.macs, "flops": self.flops,
-                "rf": self.rf, "jump": self.jump, "start": self.start}
+                "rf": self.rf, "jump": self.jump, "start": self.start, "buffers": self.buffers,
+                "activations": self.activations}
 
 
 def _int(value):
@@ -132,6 +144,8 @@ class Analyst:
         return weights, biases, params
 
     def flops(self, layer: Layer, macs: int, bias_adds: int) -> int:
+        if self.options.convention:
+            return 0  # the tool's own count replaces it after the walk
         counted_adds = bias_adds if self.options.bias_flops else 0
         if macs == 0 and counted_adds == 0:
             return 0
@@ -148,10 +162,77 @@ class Analyst:
         return self.add(layer, "FLOPs = 2·MACs (a multiply and an add each).", Formula(FLOPS, TWO * MACS, bindings))
 
     def row(self, layer: Layer, output: Shape, **values) -> Row:
-        row = Row(layer.spec.index, layer.name, layer.type, output, **values)
+        row = Row(layer.spec.index, layer.name, layer.type, output, activations=prod(output.dims),
+                  frozen=bool(layer.get("frozen")), **values)
         if self.field is not None:
             row.rf, row.jump, row.start = self.field.values()
         return row
+
+    # --- blocks ------------------------------------------------------------------------------------
+
+    def walk(self, steps: list, block: str = "", lane: tuple = ()) -> list[Row]:
+        """Rows of a plan's steps in order; a block's branches each start from the block's input
+        (receptive field included) and meet at its join row."""
+        rows = []
+        for step in steps:
+            if not hasattr(step, "branches"):
+                row = self.analyse(step.layer, step.input, step.output)
+                row.block, row.layer, row.input, row.lane = block, step.layer, step.input, lane
+                rows.append(row)
+                continue
+            start = (self.field, self.extent)
+            ends = []
+            for label, branch in step.branches:
+                self.field, self.extent = start
+                rows += self.walk(branch, f"{step.name}.{label}" if label else step.name,
+                                  lane + ((step.name, label or "layers"),))
+                ends.append((label, self.field, branch[-1].layer.name if branch else None))
+            self.field, self.extent = start
+            self._join_field(step, ends)
+            joined = lane + ((step.name, "join"),)
+            rows.append(self._join(step))
+            rows[-1].block, rows[-1].layer, rows[-1].input, rows[-1].lane = step.name, step.join.layer, step.input, joined
+            rows[-1].joins = tuple(label or "layers" for label, _ in step.branches)
+            if step.after is not None:
+                rows.append(self.analyse(step.after.layer, step.after.input, step.after.output))
+                rows[-1].block, rows[-1].layer, rows[-1].input = step.name, step.after.layer, step.after.input
+                rows[-1].lane = joined
+        return rows
+
+    def _join_field(self, step, ends: list) -> None:
+        if self.field is None or any(state is None for _, state, _ in ends):
+            if self.field is not None:
+                self.note(step.join.layer, "a branch without a tracked receptive field: none from here on.")
+            self.field = None
+            return
+        states = [state for _, state, _ in ends]
+        if all(state.values() == states[0].values() for state in states):
+            self.field = states[0]
+            return
+        self.field = rf.join(self.sol, step.join.layer.name, states)
+
+    def _join(self, step) -> Row:
+        layer, layout = step.join.layer, self.options.layout
+        inputs = [(label, branch[-1].output if branch else step.input) for label, branch in step.branches]
+        if len(inputs) == 1:
+            inputs.append(("shortcut", step.input))
+        words = {"": "the layers", "shortcut": "the shortcut"}
+        if layer.type == "add":
+            shortcut = "the shortcut" if step.branches[-1][1] and len(step.branches) > 1 else "the identity (the block input)"
+            self.note(layer, f"{words['']} give {inputs[0][1].text(layout)} and {shortcut} "
+                             f"{inputs[1][1].text(layout)}: added value by value, {step.join.output.text(layout)}; "
+                             "no parameters.")
+        else:
+            symbols = [Sym(f"C{i}", text=f"C_{label}") for i, (label, _) in enumerate(inputs, 1)]
+            bindings = {f"C{i}": (shape.dims[-1] if shape.form == "sequence" else shape.dims[0])
+                        for i, (_, shape) in enumerate(inputs, 1)}
+            what = "features" if step.join.output.form != "map" else "channels"
+            self.add(layer, f"the branches are stacked along {what} (every other size agrees): "
+                            f"{step.join.output.text(layout)}.",
+                     Formula(Sym("C_out"), _sum(symbols), bindings))
+        if step.join.output.form == "map":
+            self.extent = list(step.join.output.spatial)
+        return self.row(layer, step.join.output)
 
     # --- spatial sizes -------------------------------------------------------------------------
 
@@ -231,6 +312,10 @@ class Analyst:
             row = self._pool(layer, shape, output)
         elif kind in GLOBAL_POOLS:
             row = self._global_pool(layer, shape, output)
+        elif kind in ADAPTIVE_POOLS:
+            row = self._adaptive_pool(layer, shape, output)
+        elif kind in ("upsample", "maxunpool"):
+            row = self._resample(layer, shape, output)
         elif kind == "flatten":
             row = self._flatten(layer, shape, output)
         elif kind == "fc":
@@ -286,8 +371,9 @@ class Analyst:
         flops = self.flops(layer, macs, bias_adds)
         if kind == "convtranspose":
             if self.field is not None:
-                self.note(layer, "the receptive field is not tracked past a transposed convolution.")
-            self.field = None
+                wins = windows(layer, shape)
+                self.field = rf.advance_transposed(self.sol, layer.name, self.field,
+                                                   [rf.Window(w[1], w[2], w[3], w[4]) for w in wins])
         else:
             self._window_field(layer, shape)
         filter_shape = [1 if kind == "depthwise" else depth] + kernels
@@ -311,6 +397,47 @@ class Analyst:
         self._whole_field(layer, "each output sees its whole channel")
         return self.row(layer, output)
 
+    def _adaptive_pool(self, layer: Layer, shape: Shape, output: Shape) -> Row:
+        layout = self.options.layout
+        kind = "average" if layer.type == "adaptiveavgpool" else "maximum"
+        self.note(layer, f"adaptive pooling to {'×'.join(map(str, output.spatial))}: output cell i of a size-H "
+                         f"dimension takes the {kind} of rows ⌊i·H/out⌋ to ⌈(i + 1)·H/out⌉ − 1; "
+                         f"{shape.text(layout)} → {output.text(layout)}, no parameters.")
+        sizes, outs = list(shape.spatial), list(output.spatial)
+        if all(size % out == 0 for size, out in zip(sizes, outs)):
+            if self.field is not None:
+                kernels = [size // out for size, out in zip(sizes, outs)]
+                self.note(layer, "each output size divides its input size, so the windows are a plain pooling "
+                                 f"with K = S = {'×'.join(map(str, kernels))}.")
+                self.advance_field(layer, kernels, kernels, [0] * len(sizes), [1] * len(sizes))
+        else:
+            self._stop_field(layer, "its windows differ in size (an output size does not divide the input size)")
+        return self.row(layer, output)
+
+    def _resample(self, layer: Layer, shape: Shape, output: Shape) -> Row:
+        layout = self.options.layout
+        if layer.type == "upsample":
+            scales = per_dim(layer["scale"], len(shape.spatial), "scale")
+            for size, scale, out, label in zip(shape.spatial, scales, output.spatial, shape.labels):
+                self.add(layer, f"{layer['mode']} upsampling: output {label} = ⌊{label}·scale⌋.",
+                         Formula(arith.out_symbol(label), _floor_product(arith.size_symbol(label)),
+                                 {label: size, "s": Fraction(str(scale))}))
+        else:
+            self.note(layer, "max unpooling puts each value back where its max pool found it, so each size "
+                             "is the one before that pooling.")
+            for (size, kernel, stride, padding, _, _), label in zip(windows(layer, shape), shape.labels):
+                self.add(layer, f"output {label} = (H − 1)·S − 2P + K.",
+                         Formula(arith.out_symbol(label), _unpool_expr(arith.size_symbol(label)),
+                                 {label: size, "K": kernel, "S": stride, "P": padding}))
+        self.note(layer, f"{shape.text(layout)} → {output.text(layout)}; no parameters and no MACs.")
+        self._stop_field(layer, f"{layer.type} spreads each input value over several output positions")
+        return self.row(layer, output)
+
+    def _stop_field(self, layer: Layer, why: str) -> None:
+        if self.field is not None:
+            self.note(layer, f"the receptive field is not tracked past this layer: {why}.")
+        self.field = None
+
     def _flatten(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         if shape.form == "vector":
             self.note(layer, "the input is already a vector.")
@@ -323,6 +450,8 @@ class Analyst:
 
     def _fc(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         f_out = layer["out"]
+        if along_last_axis(layer, shape):
+            return self._fc_last_axis(layer, shape, output)
         if shape.form == "map":
             symbols = [Sym("C")] + [Sym(label) for label in shape.labels]
             f_in = self.add(layer, f"the {shape.text(self.options.layout)} input is flattened first "
@@ -345,26 +474,56 @@ class Analyst:
         return self.row(layer, output, weights=weights, biases=biases, params=params, macs=macs,
                         bias_adds=bias_adds, flops=flops)
 
+    def _fc_last_axis(self, layer: Layer, shape: Shape, output: Shape) -> Row:
+        """nn.Linear(F) on a map or T×F input: one F_in → F_out product per position of the other axes."""
+        f_in, f_out = shape.dims[-1], layer["out"]
+        positions = prod(shape.dims[:-1])
+        self.note(layer, f"axis: last — the same weights act on each of the {positions} rows of length {f_in} "
+                         f"along the last axis of {shape.text()} (PyTorch's nn.Linear({f_in}, {f_out})), "
+                         "nothing is flattened.")
+        bindings = {"F_in": f_in, "F_out": f_out, "N": positions}
+        weights, biases, params = self.params(layer, F_IN * F_OUT, F_OUT, bindings,
+                                              f"weights: every one of the {f_out} outputs connects to the {f_in} "
+                                              "values of its row.", "biases: one per output.")
+        macs = self.add(layer, "MACs: F_in·F_out for each of the N rows.", Formula(MACS, Sym("N") * F_IN * F_OUT,
+                                                                                   bindings))
+        bias_adds = biases * positions
+        flops = self.flops(layer, macs, bias_adds)
+        self._stop_field(layer, "it mixes the whole last axis of each row")
+        return self.row(layer, output, weights=weights, biases=biases, params=params, macs=macs,
+                        bias_adds=bias_adds, flops=flops)
+
     def _norm(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         if layer.type == "batchnorm":
             size = shape.channels if shape.form == "map" else shape.features
             what = ("a scale γ and a shift β per channel; the running mean and variance are buffers, "
                     "not parameters")
             symbol = Sym("C") if shape.form == "map" else Sym("F")
+        elif along_last_axis(layer, shape):
+            size = shape.dims[-1]
+            what = (f"axis: last — each row of the last axis is normalised on its own, with a γ and a β per "
+                    f"value of that axis (PyTorch's nn.LayerNorm({size}))")
+            symbol = Sym("N")
         else:
             size = prod(shape.dims) if shape.form == "map" else shape.features
             what = ("a γ and a β per normalised value (over C×H×W for a map, over the features of each "
-                    "step for a sequence)")
+                    "step for a sequence; axis=last normalises the last axis only)")
             symbol = Sym("N")
+        buffers = 0
+        if layer.type == "batchnorm":
+            buffers = self.add(layer, "buffers: a running mean and a running variance per channel — state kept "
+                                      "for inference, not parameters (PyTorch's parameters() leaves them out; "
+                                      "Keras counts them as non-trainable).",
+                               Formula(Sym("buffers", latex=r"\mathrm{buffers}"), 2 * symbol, {symbol.name: size}))
         if not layer["affine"]:
             self.note(layer, "affine: false, so no γ or β: no parameters.")
-            return self.row(layer, output)
+            return self.row(layer, output, buffers=buffers)
         self.note(layer, what + ".")
         bindings = {symbol.name: size}
         weights = self.add(layer, "weights (γ).", Formula(Sym("gamma", text="#γ", latex=r"\#\gamma"), symbol, bindings))
         biases = self.add(layer, "biases (β).", Formula(Sym("beta", text="#β", latex=r"\#\beta"), symbol, bindings))
         params = self.add(layer, "parameters.", Formula(PARAMS, W_SYM + B_SYM, {"W": weights, "b": biases}))
-        return self.row(layer, output, weights=weights, biases=biases, params=params)
+        return self.row(layer, output, weights=weights, biases=biases, params=params, buffers=buffers)
 
     def _embedding(self, layer: Layer, shape: Shape, output: Shape) -> Row:
         bindings = {"V": layer["vocab"], "E": layer["out"]}
@@ -423,6 +582,23 @@ class Analyst:
         flops = self.flops(layer, macs, bias_adds)
         return self.row(layer, output, weights=weights, biases=biases, params=params, macs=macs,
                         bias_adds=bias_adds, flops=flops)
+
+
+def _sum(symbols: list[Expr]) -> Expr:
+    expr = symbols[0]
+    for symbol in symbols[1:]:
+        expr = expr + symbol
+    return expr
+
+
+def _floor_product(size: Expr) -> Expr:
+    from ..formula import floor
+
+    return floor(size * Sym("s", text="scale", latex=r"\mathrm{scale}"))
+
+
+def _unpool_expr(size: Expr) -> Expr:
+    return (size - 1) * Sym("S") - 2 * Sym("P") + Sym("K")
 
 
 def _filter_depth(kind: str, groups: int, depth: int) -> tuple[list[Expr], str, str]:

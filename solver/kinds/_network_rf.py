@@ -89,3 +89,55 @@ def advance(sol: Solution, label: str, state: FieldState, windows: list[Window])
             new.r[t], new.j[t], new.start[t] = _plain(r), _plain(j), _plain(start)
     return new
 
+
+
+def join(sol: Solution, label: str, states: list[FieldState]) -> FieldState:
+    """Where branches meet, an output sees the union of what each branch sees: per dimension the
+    interval from the leftmost to the rightmost field edge (the largest field when the centres agree)."""
+    first = states[0]
+    new = FieldState(list(first.r), list(first.j), list(first.start), first.labels)
+    for dim in range(len(first.labels)):
+        lows = [s.start[dim] - Fraction(s.r[dim] - 1, 2) for s in states]
+        highs = [s.start[dim] + Fraction(s.r[dim] - 1, 2) for s in states]
+        low, high = min(lows), max(highs)
+        new.r[dim] = _plain(high - low + 1)
+        new.start[dim] = _plain((low + high) / 2)
+        new.j[dim] = max(s.j[dim] for s in states)
+    which = "" if len(first.labels) == 1 else " per dimension"
+    fields = ", ".join(f"r = {_collapse([_plain(v) for v in s.r])} centred at {_collapse([_plain(v) for v in s.start])}"
+                       for s in states)
+    sol.note(f"{label}: the branches' fields ({fields}) are joined: the output sees their union{which}, "
+             f"r = {_collapse(new.r)}, start = {_collapse(new.start)}, jump = {_collapse(new.j)}.")
+    return new
+
+
+def advance_transposed(sol: Solution, label: str, state: FieldState, windows: list[Window]) -> FieldState:
+    """After a transposed convolution (stride S, kernel K, dilation D, padding P): output o takes
+    input i where o = i·S − P + t·D, t = 0…K − 1. The inputs one output takes are D/g apart
+    (g = gcd(D, S)), at most ⌈K·g/S⌉ of them, so the largest field over the output positions is
+    r = r_in + (⌈K·g/S⌉ − 1)·(D/g)·j_in; neighbouring outputs are j_in/S apart, and the first
+    output's window is centred at start_in + (P − D(K − 1)/2)·j_in/S (its zero-inserted grid)."""
+    from math import gcd
+
+    new = FieldState(list(state.r), list(state.j), list(state.start), state.labels)
+    same = len(set((w.kernel, w.stride, w.padding, w.dilation) for w in windows)) == 1 \
+        and len(set(zip(state.r, state.j, state.start))) == 1
+    for dim in ([0] if same else range(len(windows))):
+        w = windows[dim]
+        g = gcd(w.dilation, w.stride)
+        taken = -(-w.kernel * g // w.stride)  # ⌈K·g/S⌉ inputs at most
+        bindings = {"r_in": state.r[dim], "j_in": state.j[dim], "start_in": state.start[dim], "K": w.kernel,
+                    "S": w.stride, "P": w.padding, "D": w.dilation, "n": taken, "g": g}
+        which = ("" if len(windows) == 1 else " (every dimension)" if same else f" along {state.labels[dim]}")
+        n, g_sym = Sym("n", text="⌈K·g/S⌉", latex=r"\lceil Kg/S \rceil"), Sym("g", text="gcd(D,S)")
+        r = sol.add(f"{label} receptive field{which}: each output takes at most ⌈K·g/S⌉ = {taken} inputs, "
+                    f"D/g apart (g = gcd(D, S) = {g}); the largest field over the output positions.",
+                    Formula(Sym("r"), R_IN + (n - 1) * (D / g_sym) * J_IN, bindings))
+        j = sol.add(f"{label} jump{which}: neighbouring outputs are j_in/S apart.",
+                    Formula(Sym("j"), J_IN / S, bindings))
+        start = sol.add(f"{label} centre of the first output's window{which}.",
+                        Formula(Sym("start", text="start", latex=r"\mathrm{start}"),
+                                START_IN + (P - D * (K - 1) / 2) * J_IN / S, bindings))
+        for t in (range(len(windows)) if same else [dim]):
+            new.r[t], new.j[t], new.start[t] = _plain(r), _plain(j), _plain(start)
+    return new

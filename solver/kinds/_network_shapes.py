@@ -12,6 +12,7 @@ fast enough for the unknown search. The worked formulas are in `_network_layers`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from math import prod
 
@@ -23,8 +24,11 @@ POOL_TYPES = ("maxpool", "avgpool")
 GLOBAL_POOLS = ("globalavgpool", "globalmaxpool")
 RECURRENT_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 SPATIAL_LABELS = {1: ["L"], 2: ["H", "W"], 3: ["Z", "H", "W"]}
-SHAPE_FREE = ("flatten", "dropout", "relu", "tanh", "sigmoid", "gelu", "leaky-relu", "elu", "silu",
+SHAPE_FREE = ("flatten", "dropout", "relu", "relu6", "tanh", "sigmoid", "gelu", "leaky-relu", "elu", "silu",
               "softmax", "batchnorm", "layernorm")
+ADAPTIVE_POOLS = ("adaptiveavgpool", "adaptivemaxpool")
+RESAMPLERS = ("upsample", "maxunpool") + ADAPTIVE_POOLS  # map layers without weights or a fixed window
+JOINS = ("add", "concat")  # the rows where a block's branches meet
 
 DEFAULTS = {
     "conv": {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True},
@@ -34,7 +38,9 @@ DEFAULTS = {
     "pointwise": {"stride": 1, "groups": 1, "bias": True},
     "separable": {"stride": 1, "padding": 0, "dilation": 1, "bias": True},
     "maxpool": {"padding": 0, "dilation": 1, "ceil_mode": False},
-    "avgpool": {"padding": 0, "ceil_mode": False},
+    "avgpool": {"padding": 0, "ceil_mode": False, "count_include_pad": True},
+    "maxunpool": {"padding": 0},
+    "upsample": {"mode": "nearest"},
     "fc": {"bias": True},
     "batchnorm": {"affine": True},
     "layernorm": {"affine": True},
@@ -112,9 +118,10 @@ class Layer:
 
 def interpret_input(dims: list[int], specs: list[LayerSpec], layout: str) -> Shape:
     """Which form the input has, read from the first layer that cares."""
-    # fc, flatten, normalisation and activations work on any form; the first other layer decides.
-    first = next((s.type for s in specs if s.type not in SHAPE_FREE + ("fc",)), None)
-    if first in CONV_TYPES + POOL_TYPES + GLOBAL_POOLS + ("separable",):
+    # fc, flatten, normalisation and activations work on any form; the first other layer decides
+    # (inside a block, the first layer of its first branch that has one).
+    first = next((s.type for s in _in_order(specs) if s.type not in SHAPE_FREE + ("fc",)), None)
+    if first in CONV_TYPES + POOL_TYPES + GLOBAL_POOLS + RESAMPLERS + ("separable",):
         if len(dims) < 2 or len(dims) > 4:
             raise LayerError(f"a {first} layer needs channels and 1 to 3 spatial sizes "
                              f"(C×L, C×H×W or C×D×H×W), but the input has {len(dims)} size"
@@ -133,6 +140,15 @@ def interpret_input(dims: list[int], specs: list[LayerSpec], layout: str) -> Sha
     if len(dims) == 1:
         return Shape("vector", tuple(dims))
     return Shape("map", _channels_first(dims, layout))
+
+
+def _in_order(specs: list[LayerSpec]):
+    """Every layer spec, blocks opened, in the order the input reaches them."""
+    for spec in specs:
+        if spec.branches:
+            yield from _in_order([inner for _, layers in spec.branches for inner in layers])
+        else:
+            yield spec
 
 
 def _channels_first(dims: list[int], layout: str) -> tuple:
@@ -163,22 +179,27 @@ def default_name(spec: LayerSpec) -> str:
     return spec.name or f"{spec.type}{spec.index}"
 
 
-def expand(spec: LayerSpec, values: dict, shape: Shape) -> list[Layer]:
+def expand(spec: LayerSpec, values: dict, shape: Shape, prefix: str = "", suffix: str = "") -> list[Layer]:
     """Concrete layers for a spec whose fields are all known (`values`: the given ones)."""
     full = {**DEFAULTS.get(spec.type, {}), **values}
-    full.pop("name", None)
-    full.pop("output", None)
-    name = default_name(spec)
-    if spec.type in POOL_TYPES:
+    for key in ("name", "output", "repeat"):
+        full.pop(key, None)
+    name = prefix + default_name(spec) + suffix
+    if spec.type in POOL_TYPES + ("maxunpool",):
         full.setdefault("stride", full["kernel"])
     if spec.type == "separable":
         if shape.form != "map":
             raise LayerError(f"a separable convolution needs a C×H×W map, not {_form_text(shape)}")
         depthwise = {k: full[k] for k in ("kernel", "stride", "padding", "dilation", "bias")}
+        for key in ("padding_mode", "frozen"):
+            if key in full:
+                depthwise[key] = full[key]
         depthwise["out"] = shape.channels
         if "in" in full:
             depthwise["in"] = full["in"]
         pointwise = {"out": full["out"], "bias": full["bias"], "stride": 1, "groups": 1}
+        if "frozen" in full:
+            pointwise["frozen"] = full["frozen"]
         return [Layer(spec, "depthwise", f"{name}.dw", _conv_defaults("depthwise", depthwise, shape)),
                 Layer(spec, "pointwise", f"{name}.pw", _conv_defaults("pointwise", pointwise, shape))]
     if spec.type in ("depthwise", "pointwise"):
@@ -273,12 +294,29 @@ def spatial_size(layer: Layer, size: int, kernel: int, stride: int, padding, dil
         dilated = f" ({span} with dilation {dilation})" if dilation != 1 else ""
         raise LayerError(f"its {kernel}-wide kernel{dilated} does not fit the {label} of {size} with "
                          f"padding {pad}: it needs {label} + 2·P ≥ {span}", field="kernel")
+    _check_padding_mode(layer, size, padding, kernel, stride, dilation, label)
     if layer.type in POOL_TYPES and pad > kernel // 2:
         raise LayerError(f"pooling padding ({pad}) may be at most half the kernel ({kernel}), as in PyTorch",
                          field="padding")
     if layer.type in POOL_TYPES and layer.get("ceil_mode"):
         return arith.pool_out_ceil(size, kernel, stride, pad, dilation)
     return arith.conv_out(size, kernel, stride, pad, dilation)
+
+
+def _check_padding_mode(layer: Layer, size: int, padding, kernel: int, stride: int, dilation: int,
+                        label: str) -> None:
+    """Reflect padding mirrors inside the input (P < size); circular wraps it (P ≤ size), as PyTorch."""
+    mode = layer.get("padding_mode", "zeros")
+    if mode not in ("reflect", "circular"):
+        return
+    pads = (arith.same_padding(size, kernel, stride, dilation) if padding == "same"
+            else (numeric_padding(padding, size, kernel, stride, dilation),) * 2)
+    if mode == "reflect" and max(pads) >= size:
+        raise LayerError(f"reflect padding of {max(pads)} needs a {label} larger than the padding, "
+                         f"but the {label} is {size}", field="padding")
+    if mode == "circular" and max(pads) > size:
+        raise LayerError(f"circular padding of {max(pads)} may be at most the {label} ({size})",
+                         field="padding")
 
 
 def _needs_map(layer: Layer, shape: Shape) -> None:
@@ -335,10 +373,47 @@ def _attention_forward(layer: Layer, shape: Shape) -> Shape:
     return shape
 
 
+def _resample_forward(layer: Layer, shape: Shape) -> Shape:
+    """upsample, maxunpool and the adaptive pools: sizes from their own rules."""
+    _needs_map(layer, shape)
+    n = len(shape.spatial)
+    if layer.type in ADAPTIVE_POOLS:
+        return Shape("map", tuple([shape.channels] + per_dim(layer["output_size"], n, "output_size")))
+    if layer.type == "upsample":
+        wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(layer["mode"])
+        if wanted is not None and wanted != n:
+            raise LayerError(f"{layer['mode']} upsampling works on {wanted}-D maps, but this map has {n} "
+                             f"spatial dimension{'s' if n != 1 else ''}", field="mode")
+        sizes = [upsampled(size, scale) for size, scale in zip(shape.spatial, per_dim(layer["scale"], n, "scale"))]
+    else:
+        if any(isinstance(p, str) for p in per_dim(layer["padding"], n, "padding")):
+            raise LayerError("max unpooling takes a number as padding (that of the max pool it undoes)",
+                             field="padding")
+        sizes = [(size - 1) * stride - 2 * padding + kernel for size, kernel, stride, padding, _, _ in
+                 windows(layer, shape)]
+    return _checked_map(layer, shape.channels, sizes)
+
+
+def upsampled(size: int, scale) -> int:
+    """⌊size·scale⌋, exactly for the decimal scale written (PyTorch multiplies in floating point, so
+    a scale such as 2.3 can give one less there)."""
+    from fractions import Fraction
+
+    return math.floor(size * Fraction(str(scale)))
+
+
+def along_last_axis(layer: Layer, shape: Shape) -> bool:
+    """fc or layernorm with `axis: last` on a map: it acts on each row of the last axis, as PyTorch's
+    nn.Linear(F) and nn.LayerNorm(F) do; by default a map is flattened (fc) or normalised whole."""
+    return layer.get("axis") == "last" and shape.form == "map"
+
+
 def forward(layer: Layer, shape: Shape) -> Shape:
     """The layer's output shape; LayerError when the input does not suit it."""
     _check_in(layer, shape)
     kind = layer.type
+    if kind in RESAMPLERS:
+        return _resample_forward(layer, shape)
     if kind in CONV_TYPES:
         return _conv_forward(layer, shape)
     if kind in POOL_TYPES:
@@ -353,6 +428,8 @@ def forward(layer: Layer, shape: Shape) -> Shape:
     if kind == "fc":
         if shape.form == "tokens":
             raise LayerError("an fc layer cannot take token ids; start with an embedding")
+        if along_last_axis(layer, shape):
+            return Shape(shape.form, tuple(shape.dims[:-1]) + (layer["out"],))
         if shape.form == "sequence":
             return Shape("sequence", (shape.steps, layer["out"]))
         return Shape("vector", (layer["out"],))

@@ -4,8 +4,11 @@ each from its formula; unknown fields solved from stated shapes; a second networ
 
     dlsolve network "1x32x32 | conv 6 5 | maxpool 2 | conv 16 5 | maxpool 2 | fc 120 | fc 84 | fc 10"
 
-The grammar is in _network_grammar, shapes in _network_shapes, the worked arithmetic in
-_network_layers, unknowns in _network_plan, the figure in _network_diagram.
+Residual and concat blocks (nested, repeated) make it a graph: rows come in order with dotted
+names (block2.conv1, block2.add). The grammar is in _network_grammar, shapes in _network_shapes,
+the worked arithmetic in _network_layers, unknowns and blocks in _network_plan, receptive fields
+in _network_rf, the peer tools' FLOP counts in _network_conventions, the figure in
+_network_diagram.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from ..formula import Sym
 from ..inputs import KindInput, figure_file_name, parse_shape
 from ..registry import register
 from ..steps import Formula, Solution, Table
-from ._network_grammar import LayerSpec, parse_layers
+from ._network_grammar import LayerSpec, all_specs, parse_layers
 from ._network_layers import Analyst, Options, Row
 from ._network_plan import Planner
 from ._network_shapes import CONV_TYPES, POOL_TYPES, LayerError, Shape, interpret_input
 
 _FLOPS_WORDS = {"2mac": "2mac", "2macs": "2mac", "2*mac": "2mac", "2·mac": "2mac", "flop": "2mac",
                 "flops": "2mac", "mac": "mac", "macs": "mac"}
-_TOTALS = ("params", "weights", "biases", "macs", "flops")
+_TOTALS = ("params", "weights", "biases", "macs", "flops", "trainable", "buffers")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+_DTYPE_WORDS = {"fp32": "float32", "float": "float32", "single": "float32", "fp16": "float16", "half": "float16",
+                "bf16": "bfloat16", "fp64": "float64", "double": "float64"}
 
 
 class NetworkInput(KindInput):
@@ -46,6 +52,30 @@ class NetworkInput(KindInput):
     layout: Literal["chw", "hwc"] = Field("chw", description="hwc reads and writes maps as H×W×C")
     diagram: Any = Field(None, description="a .svg/.png file to draw the architecture in (true: "
                                            "only in the Markdown key)")
+    flops_convention: Any = Field(None, description="count FLOPs as a peer tool reports them: pytorch "
+                                                    "(torch.utils.flop_counter), fvcore, ptflops, thop, torchinfo")
+    dtype: str = Field("float32", description="the element type of the activations: float32 (4 bytes), "
+                                              "float16 or bfloat16 (2), float64 (8)")
+
+    @field_validator("flops_convention")
+    @classmethod
+    def _convention(cls, value):
+        if value is None:
+            return None
+        key = str(value).strip().lower().replace("torch.utils.flop_counter", "pytorch").replace("torch", "pytorch")
+        key = {"pypytorch": "pytorch", "flop_counter": "pytorch", "pytorchinfo": "torchinfo"}.get(key, key)
+        if key not in ("pytorch", "fvcore", "ptflops", "thop", "torchinfo"):
+            raise ValueError("flops_convention must be one of pytorch, fvcore, ptflops, thop, torchinfo")
+        return key
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value):
+        key = str(value).strip().lower()
+        key = _DTYPE_WORDS.get(key, key)
+        if key not in DTYPE_BYTES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {value!r}")
+        return key
 
     @field_validator("input")
     @classmethod
@@ -112,17 +142,34 @@ def _input_shape(sizes: list[int], specs: list[LayerSpec], layout: str) -> Shape
         raise BadInput(error.message, field="input") from None
 
 
-def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) -> None:
-    if options.flops == "mac":
+_MAP_TYPES = {"conv", "convtranspose", "depthwise", "pointwise", "separable", "maxpool", "avgpool", "globalavgpool",
+              "globalmaxpool", "adaptiveavgpool", "adaptivemaxpool", "upsample", "maxunpool", "batchnorm"}
+
+
+def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec], shape: Shape) -> None:
+    if options.convention:
+        from ._network_conventions import TOOL_NAMES
+
+        sol.convention(f"FLOPs as {TOOL_NAMES[options.convention]} reports them (flops_convention: "
+                       f"{options.convention}), each layer read as the PyTorch module of its name, batch 1, "
+                       "eval mode; MACs stay one per multiply-accumulate of weighted layers.")
+    elif options.flops == "mac":
         sol.convention("FLOPs are counted as MACs (flops: mac), one per multiply-accumulate.")
     else:
         sol.convention("FLOPs = 2·MACs, a multiply and an add each (as torch.utils.flop_counter and fvcore).")
-    sol.convention("Bias adds count one FLOP per output value (bias_flops: true)." if options.bias_flops
-                   else "Bias adds are not counted (bias_flops: false), as torch.utils.flop_counter and fvcore; "
-                        "torchinfo counts them.")
+    if not options.convention:
+        sol.convention("Bias adds count one FLOP per output value (bias_flops: true)." if options.bias_flops
+                       else "Bias adds are not counted (bias_flops: false), as torch.utils.flop_counter and "
+                            "fvcore; torchinfo counts them.")
     sol.convention("Only weighted layers have MACs (conv, fc, recurrent, attention); pooling, activations, "
                    "normalisation and embeddings count 0.")
-    types = {s.type for s in specs}
+    types = {s.type for s in all_specs(specs)}
+    if shape.form == "map" and not types & _MAP_TYPES and types & {"fc", "layernorm"}:
+        rows = "×".join(map(str, shape.dims[:-1]))
+        sol.convention(f"The {shape.text(options.layout)} input is read whole: fc flattens it and layernorm normalises "
+                       f"all {shape.text(options.layout)} values (as Keras's Flatten + Dense). For PyTorch's "
+                       f"nn.Linear({shape.dims[-1]}, …) or nn.LayerNorm({shape.dims[-1]}) on each of the {rows} rows, "
+                       "write axis=last on the layer.")
     if types & {"conv", "convtranspose", "depthwise", "pointwise", "separable", "maxpool", "avgpool"}:
         sol.convention("Convolution as in deep learning (cross-correlation); output = "
                        "⌊(H + 2P − D(K − 1) − 1)/S⌋ + 1; pooling stride defaults to its kernel; "
@@ -136,15 +183,20 @@ def _state_conventions(sol: Solution, options: Options, specs: list[LayerSpec]) 
 
 
 def _has_field(specs: list[LayerSpec], shape: Shape) -> bool:
-    return shape.form == "map" and any(s.type in CONV_TYPES + POOL_TYPES + ("separable",) for s in specs)
+    return shape.form == "map" and any(s.type in CONV_TYPES + POOL_TYPES + ("separable",) for s in all_specs(specs))
 
 
 def _analyse(sol: Solution, specs: list[LayerSpec], shape: Shape, options: Options,
              prefix: str = "") -> list[Row]:
     plan = Planner(specs, shape, options.layout, sol, prefix).run()
     analyst = Analyst(sol, options, _has_field(specs, shape), shape)
-    return [analyst.analyse(layer, layer_input, output)
-            for layer, layer_input, output in zip(plan.layers, plan.inputs, plan.outputs)]
+    rows = analyst.walk(plan.steps)
+    if options.convention:
+        from . import _network_conventions as conventions
+
+        sol.note(f"FLOPs per layer as {conventions.TOOL_NAMES[options.convention]} counts them:")
+        conventions.apply(sol, rows, options.convention)
+    return rows
 
 
 def _cell(value) -> str:
@@ -176,23 +228,53 @@ def _table_step(sol: Solution, rows: list[Row], shape: Shape, layout: str, title
             table=Table(columns, table_rows, title=f"{title}: cost" + (" and receptive field" if has_field else "")))
 
 
-def _totals(sol: Solution, rows: list[Row], what: str) -> dict:
+def _totals(sol: Solution, rows: list[Row], what: str, dtype: str = "float32") -> dict:
     totals = {}
-    labels = {"params": "parameters", "weights": "weights", "biases": "biases", "macs": "MACs", "flops": "FLOPs"}
+    labels = {"params": "parameters", "weights": "weights", "biases": "biases", "macs": "MACs", "flops": "FLOPs",
+              "trainable": "trainable parameters", "buffers": "buffers (running statistics)"}
     for key in _TOTALS:
-        contributing = [(i, row) for i, row in enumerate(rows) if getattr(row, key)]
-        lhs = Sym(f"total_{key}", text=f"total {labels[key]}", latex=rf"\mathrm{{{labels[key]}}}_{{\mathrm{{total}}}}")
+        if key == "trainable":
+            contributing = [(i, row) for i, row in enumerate(rows) if row.params and not row.frozen]
+            value_of = (lambda row: row.params)
+            if any(row.frozen and row.params for row in rows):
+                sol.note(f"Frozen layers ({', '.join(row.name for row in rows if row.frozen and row.params)}) "
+                         "keep their parameters but are not trained.")
+        else:
+            contributing = [(i, row) for i, row in enumerate(rows) if getattr(row, key)]
+            value_of = (lambda row, key=key: getattr(row, key))
+        lhs = Sym(f"total_{key}", text=f"total {labels[key]}",
+                  latex=rf"\mathrm{{{labels[key].split(' (')[0].replace(' ', '~')}}}_{{\mathrm{{total}}}}")
         if not contributing:
             totals[key] = sol.add(f"Total {labels[key]} of {what}: no layer has any.", value=0)
             continue
-        symbols = [Sym(f"x{i}", text=row.name, latex=r"\mathrm{" + _latex_name(row.name) + "}")
-                   for i, row in contributing]
-        expr = symbols[0]
-        for symbol in symbols[1:]:
-            expr = expr + symbol
-        bindings = {f"x{i}": getattr(row, key) for i, row in contributing}
-        totals[key] = sol.add(f"Total {labels[key]} of {what}.", Formula(lhs, expr, bindings))
+        if key == "trainable" and len(contributing) == len([r for r in rows if r.params]):
+            totals[key] = sol.add(f"Trainable parameters of {what}: every parameter (no layer is frozen).",
+                                  value=totals["params"])
+            continue
+        totals[key] = sol.add(f"Total {labels[key]} of {what}.", _sum_formula(lhs, contributing, value_of))
+    totals["activation_bytes"] = _activation_bytes(sol, rows, what, dtype)
     return totals
+
+
+def _sum_formula(lhs: Sym, contributing: list, value_of) -> Formula:
+    symbols = [Sym(f"x{i}", text=row.name, latex=r"\mathrm{" + _latex_name(row.name) + "}")
+               for i, row in contributing]
+    expr = symbols[0]
+    for symbol in symbols[1:]:
+        expr = expr + symbol
+    return Formula(lhs, expr, {f"x{i}": value_of(row) for i, row in contributing})
+
+
+def _activation_bytes(sol: Solution, rows: list[Row], what: str, dtype: str) -> int:
+    """Bytes of every row's output for one sample in a forward pass (the input not counted)."""
+    count = sol.add(f"Activations of {what}: the values every layer writes (batch 1, the input not counted).",
+                    _sum_formula(Sym("activations", latex=r"\mathrm{activations}"), list(enumerate(rows)),
+                                 lambda row: row.activations))
+    size = Sym("bytes", text=f"bytes({dtype})", latex=rf"\mathrm{{bytes}}_{{\mathrm{{{dtype}}}}}")
+    return sol.add(f"Activation memory in {dtype} ({DTYPE_BYTES[dtype]} bytes per value).",
+                   Formula(Sym("activation_bytes", latex=r"\mathrm{activation\ bytes}"),
+                           size * Sym("A", text="activations", latex=r"\mathrm{activations}"),
+                           {"bytes": DTYPE_BYTES[dtype], "A": count}))
 
 
 def _latex_name(name: str) -> str:
@@ -219,7 +301,7 @@ def _compare(sol: Solution, given: NetworkInput, sizes: list[int], main_rows: li
     sol.note("Comparison network, on the same input:")
     rows = _analyse(sol, specs, shape, options, prefix="compare.")
     _table_step(sol, rows, shape, options.layout, "comparison network")
-    totals = _totals(sol, rows, "the comparison network")
+    totals = _totals(sol, rows, "the comparison network", given.dtype)
     _network_answers(sol, rows, totals, options.layout, prefix="compare.")
     ratio = {}
     for key, label in (("flops", "FLOPs"), ("params", "parameters")):
@@ -262,7 +344,8 @@ def _separable_rule(sol: Solution, main_rows: list[Row], other_rows: list[Row], 
                               1 / Sym("C_out") + 1 / Sym("K2", text="K²", latex="K^2"),
                               {"C_out": standard.filters, "K2": k2}))
     expected = 1 / general if flipped else general
-    exact_flops = not (options.bias_flops and (standard.biases or depthwise.biases or pointwise.biases))
+    exact_flops = not (options.bias_flops and (standard.biases or depthwise.biases or pointwise.biases)) \
+        and not options.convention
     if ratio.get("flops") is not None:
         if exact_flops:
             sol.check("the FLOPs ratio equals 1/C_out + 1/K²" + (" (inverted: the separable layer is the "
@@ -315,9 +398,10 @@ def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) 
     summary="Per-layer output shapes, weights, biases, parameters, MACs, FLOPs and receptive fields "
             "of a network from a layer list or compact string; unknown fields solved from stated "
             "shapes; two networks compared.",
-    answers={"layers": "one row per layer (separable: two) {name, type, output, filters, filter_shape, "
-                       "weights, biases, params, macs, flops, rf, jump, start}",
-             "totals": "{params, weights, biases, macs, flops}",
+    answers={"layers": "one row per layer (separable: two; a block's rows with dotted names, then its join) "
+                       "{name, type, output, filters, filter_shape, weights, biases, params, macs, flops, rf, "
+                       "jump, start, buffers, activations}",
+             "totals": "{params, weights, biases, macs, flops, trainable, buffers, activation_bytes}",
              "layer{l}.<field>": "each unknown ('?' or a symbol) of layer l (from 1); a symbol also "
                                  "under its own name",
              "ratio": "{flops, params} of the comparison network ÷ the main one (with `compare`)",
@@ -331,13 +415,21 @@ def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) 
 )
 def solve(given: NetworkInput, ctx: Context) -> Solution:
     sol = Solution()
-    options = Options(given.flops, given.bias_flops, given.bias_style, given.layout)
+    if given.flops_convention and (given.flops != "2mac" or given.bias_flops):
+        raise BadInput("flops_convention fixes how FLOPs are counted; leave out flops and bias_flops",
+                       field="flops_convention")
+    options = Options(given.flops, given.bias_flops, given.bias_style, given.layout, given.flops_convention)
     sizes, specs = _read_network(given.layers, "layers", given.input)
     shape = _input_shape(sizes, specs, given.layout)
-    _state_conventions(sol, options, specs)
+    _state_conventions(sol, options, specs, shape)
     rows = _analyse(sol, specs, shape, options)
     _table_step(sol, rows, shape, given.layout, "layers")
-    totals = _totals(sol, rows, "the network")
+    if given.flops_convention:
+        from ._network_conventions import tables
+
+        for part in tables(given.flops_convention):
+            sol.add("Why the tools disagree: what each convention counts and omits.", table=part)
+    totals = _totals(sol, rows, "the network", given.dtype)
     _network_answers(sol, rows, totals, given.layout)
     if given.compare is not None:
         _compare(sol, given, sizes, rows, totals, options)

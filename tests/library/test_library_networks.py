@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from library_branched import BRANCHED, torch_rows
 from library_support import library_keys
 
 
@@ -249,7 +250,7 @@ def receptive_fields(input_shape, rows) -> list[int | None]:
     return fields
 
 
-@pytest.mark.parametrize("key", library_keys("network"))
+@pytest.mark.parametrize("key", [key for key in library_keys("network") if key not in BRANCHED])
 def test_network_problems_against_pytorch(library, key):
     networks = build_networks()
     assert key in networks, f"{key}: a network problem with no PyTorch twin here; add one to _networks()"
@@ -265,6 +266,21 @@ def test_network_problems_against_pytorch(library, key):
     if options.get("rf"):
         expected = receptive_fields(input_shape, rows)
         assert [row["rf"] for row in problem.answers["layers"]] == expected
+
+
+@pytest.mark.parametrize("key", sorted(BRANCHED))
+def test_branched_networks_against_pytorch(library, key):
+    """Every row of the residual / concat examples against their plain-torch twins (library_branched)."""
+    problem = library[key]
+    assert problem.error is None, problem.error
+    rows, torch_params, published = torch_rows(key)
+    answers = problem.answers["layers"]
+    assert len(answers) == len(rows)
+    for index, (row, expected) in enumerate(zip(answers, rows)):
+        for name in ("output", "params", "buffers", "flops", "activations"):
+            assert row[name] == expected[name], (index, row["name"], name, row[name], expected[name])
+    assert problem.answers["totals"]["params"] == torch_params == published
+    assert problem.answers["totals"]["activation_bytes"] == 4 * sum(row["activations"] for row in rows)
 
 
 @pytest.mark.parametrize("key", ["course/004-final-exam.yaml::3a-network-unknowns",
