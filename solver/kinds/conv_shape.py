@@ -180,12 +180,29 @@ def forward_size(op: str, s: Setting, ceil_mode: bool) -> int:
     padding = _numeric_padding(s)
     if op == "transposed-conv":
         return arith.transposed_out(s.size, s.kernel, s.stride, padding, s.dilation, s.output_padding)
-    if arith.effective_kernel(s.kernel, s.dilation) > s.size + 2 * padding:
-        raise BadInput(f"the kernel ({arith.effective_kernel(s.kernel, s.dilation)} wide with dilation) "
-                       f"is larger than the padded input ({s.size} + 2·{padding})", field="kernel")
+    _check_pool_padding(op, s, padding)
     if op == "pool" and ceil_mode:
-        return arith.pool_out_ceil(s.size, s.kernel, s.stride, padding, s.dilation)
+        out = arith.pool_out_ceil(s.size, s.kernel, s.stride, padding, s.dilation)
+        if out < 1:
+            raise _window_too_wide(s, padding, "input")
+        return out
+    if arith.effective_kernel(s.kernel, s.dilation) > s.size + 2 * padding:
+        raise _window_too_wide(s, padding, "input")
     return arith.conv_out(s.size, s.kernel, s.stride, padding, s.dilation)
+
+
+def _check_pool_padding(op: str, s: Setting, padding: int) -> None:
+    """PyTorch's pooling layers refuse padding beyond half the kernel (⌊K/2⌋, whatever the
+    dilation): a window could otherwise lie entirely in the padding."""
+    if op == "pool" and 2 * padding > s.kernel:
+        raise BadInput(f"pooling padding ({padding}) must be at most half the kernel "
+                       f"(⌊{s.kernel}/2⌋ = {s.kernel // 2}), as PyTorch requires", field="padding")
+
+
+def _window_too_wide(s: Setting, padding: int, name: str) -> BadInput:
+    return BadInput(f"the kernel ({arith.effective_kernel(s.kernel, s.dilation)} wide with dilation) "
+                    f"is larger than the padded {name} ({s.size} + 2·{padding} = {s.size + 2 * padding})",
+                    field="kernel")
 
 
 def _numeric_padding(s: Setting) -> int:
@@ -256,11 +273,11 @@ def _forward_steps(sol: Solution, op: str, s: Setting, label: str, name: str, ce
                            f"the dilation ({max(s.stride, s.dilation)})", field="output_padding")
         return sol.add(f"{name.capitalize()} of a transposed convolution.",
                        Formula(out_sym, arith.transposed_expr(size_sym), bindings))
-    padded = s.size + 2 * bindings["P"]
-    if arith.effective_kernel(s.kernel, s.dilation) > padded:
-        raise BadInput(f"the kernel ({arith.effective_kernel(s.kernel, s.dilation)} wide with dilation) "
-                       f"is larger than the padded {name} ({s.size} + 2·{bindings['P']} = {padded})",
-                       field="kernel")
+    _check_pool_padding(op, s, bindings["P"])
+    if arith.effective_kernel(s.kernel, s.dilation) > s.size + 2 * bindings["P"] and not (
+            op == "pool" and ceil_mode and arith.pool_out_ceil(s.size, s.kernel, s.stride, bindings["P"],
+                                                               s.dilation) >= 1):
+        raise _window_too_wide(s, bindings["P"], name)
     if op == "pool" and ceil_mode:
         raw = sol.add(f"{name.capitalize()} with ceil mode: round up instead of down.",
                       Formula(out_sym, arith.ceil_expr(size_sym), bindings))
