@@ -93,7 +93,7 @@ class _Undecided(Exception):
     pass
 
 
-_WORD = re.compile(r"^[A-Za-z_][\w\s'-]*$")
+_PROSE = re.compile(r"[A-Za-z]{2,}[,.;:]?\s+[A-Za-z]{2,}")  # two words in a row: an explanation
 
 
 def _looks_symbolic(computed) -> bool:
@@ -102,7 +102,7 @@ def _looks_symbolic(computed) -> bool:
     if not isinstance(computed, str):
         return False
     text = computed.strip()
-    return not _WORD.match(text) and any(c in text for c in "+-*/()^@") or ".T" in text
+    return not _PROSE.search(text) and (any(c in text for c in "+-*/()^@") or ".T" in text)
 
 
 def _compare_scalar(claimed, computed, decimals: int, shape=None) -> bool:
@@ -161,7 +161,8 @@ def _scalar_row(judgement: Judgement, name: str, index, claimed, computed, decim
 def is_solution_set(kind: str | None, name: str, computed) -> bool:
     """An unknown's list of every integer solution (conv-shape, conv-design, a network's solved
     field), as opposed to a vector or shape that is one value."""
-    if kind not in ("conv-shape", "conv-design", "network") or name in ("output", "kernel_values", "formula"):
+    if kind is not None and (kind not in ("conv-shape", "conv-design", "network")
+                             or name in ("output", "kernel_values", "formula")):
         return False
     return isinstance(computed, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in computed)
 
@@ -190,7 +191,7 @@ def judge_field(name: str, claimed, computed, decimals: int, *, kind: str | None
         for index, (row_claim, row) in enumerate(zip(claimed, computed)):
             judgement += judge_field(f"{name}[{index + 1}]", row_claim, row, decimals, kind=kind)
         return judgement
-    if is_rule(computed) or is_solution_set(kind, name, computed):
+    if is_rule(computed) or (is_solution_set(kind, name, computed) and (kind is not None or not isinstance(claimed, list))):
         # An unknown with several integer solutions: the claim must be one of them (a claimed
         # list of all of them, as computed, matches too).
         if isinstance(computed, list) and isinstance(read_list(claimed, 1), list) and len(read_list(claimed, 1)) > 1:
