@@ -11,40 +11,80 @@ def _shown(value) -> str:
     return values.text(value, 6) if value is not None else "—"
 
 
+_COLUMNS = ("problem", "answer", "index", "claimed", "computed", "verdict")
+
+
+def _lines(reports) -> list:
+    """The table's rows in order, each a tuple of cells, with the sentences said under a row
+    (a diagnosis, a carried-forward source) as plain strings between them."""
+    from rich.text import Text
+
+    out: list = []
+    for report in reports:
+        if report.verdict == "error" and not report.mismatches and not report.undecided:
+            out.append((report.id, "", "", "", "", Text(f"error: {report.message}", style="red")))
+            continue
+        for diff in report.matches:
+            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
+                        _shown(diff.claimed), _shown(diff.computed), Text("match", style="green")))
+        for row in report.follows:
+            out.append((report.id, row.field, "" if row.index is None else str(row.index),
+                        _shown(row.claimed), "", Text("follows", style="yellow")))
+            out.append(Text(f"    follows from your own {', '.join(row.sources)} (error carried forward)",
+                            style="yellow"))
+        said: set = set()
+        for diff in report.mismatches:
+            verdict = Text("error" if diff.computed is None and report.verdict == "error" else "MISMATCH",
+                           style="bold red")
+            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
+                        _shown(diff.claimed), _shown(diff.computed), verdict))
+            if diff.diagnosis and diff.field not in said:
+                said.add(diff.field)
+                out.append(Text("    " + diagnosis_sentence(diff.diagnosis), style="cyan"))
+        for diff in report.undecided:
+            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
+                        _shown(diff.claimed), _shown(diff.computed), Text("undecided", style="bold yellow")))
+    return out
+
+
 def render_check_text(console, reports, file_errors) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     for error in file_errors:
         console.print(Text(f"error: {error}", style="bold red"))
-    table = Table(title="check: claimed against computed", title_justify="left")
-    for column in ("problem", "answer", "index", "claimed", "computed", "verdict"):
-        table.add_column(column)
-    for report in reports:
-        if report.verdict == "error" and not report.mismatches:
-            table.add_row(report.id, "", "", "", "", Text(f"error: {report.message}", style="red"))
+    lines = _lines(reports)
+    rows = [line for line in lines if isinstance(line, tuple)]
+    # One width per column for every part of the table, so that the sentences printed between
+    # its parts sit under their rows and the parts line up as one table.
+    widths = [max([len(column)] + [len(str(row[i])) for row in rows]) for i, column in enumerate(_COLUMNS)]
+    room = (console.width - sum(w for i, w in enumerate(widths) if i not in (3, 4)) - 3 * len(widths)) // 2
+    widths[3] = max(8, min(widths[3], 30, room))
+    widths[4] = max(8, min(widths[4], 30, room))
+
+    def part(first: bool) -> Table:
+        table = Table(title="check: claimed against computed" if first else None, title_justify="left",
+                      box=box.SIMPLE_HEAD, show_header=first, show_edge=False, pad_edge=False)
+        for index, (column, width) in enumerate(zip(_COLUMNS, widths)):
+            if index in (3, 4):  # values wrap; names and verdicts keep their width
+                table.add_column(column, width=width)
+            else:
+                table.add_column(column, min_width=width, no_wrap=True)
+        return table
+
+    table, first, pending = part(True), True, False
+    for line in lines:
+        if isinstance(line, tuple):
+            table.add_row(*line)
+            pending = True
             continue
-        for diff in report.matches:
-            table.add_row(report.id, diff.field, "" if diff.index is None else str(diff.index),
-                          _shown(diff.claimed), _shown(diff.computed), Text("match", style="green"))
-        for row in report.follows:
-            table.add_row(report.id, row.field, "" if row.index is None else str(row.index),
-                          _shown(row.claimed), "", Text("follows", style="yellow"))
-            table.add_row("", "", "", Text(f"  carried forward: right from your own {', '.join(row.sources)}",
-                                           style="yellow"), "", "")
-        shown: set = set()
-        for diff in report.mismatches:
-            verdict = Text("error" if diff.computed is None and report.verdict == "error" else "MISMATCH",
-                           style="bold red")
-            table.add_row(report.id, diff.field, "" if diff.index is None else str(diff.index),
-                          _shown(diff.claimed), _shown(diff.computed), verdict)
-            if diff.diagnosis and diff.field not in shown:
-                shown.add(diff.field)
-                table.add_row("", "", "", Text("  " + diagnosis_sentence(diff.diagnosis), style="cyan"), "", "")
-        for diff in report.undecided:
-            table.add_row(report.id, diff.field, "" if diff.index is None else str(diff.index),
-                          _shown(diff.claimed), _shown(diff.computed), Text("undecided", style="bold yellow"))
-    console.print(table)
+        if pending:
+            console.print(table)
+            table, first, pending = part(False), False, False
+        console.print(line)
+    if pending or first:
+        console.print(table)
     counts = {v: sum(r.verdict == v for r in reports) for v in ("match", "mismatch", "error")}
     console.print(f"{counts['match']} matched, {counts['mismatch']} with mismatches, {counts['error']} errors")
     for report in reports:
