@@ -126,6 +126,61 @@ def _ceil_on(layer: dict):
     return layer
 
 
+def _transposed_as_conv(layer: dict):
+    if layer["type"] == "convtranspose":
+        layer = {key: value for key, value in layer.items() if key != "output_padding"}
+        layer["type"] = "conv"
+    return layer
+
+
+_SPATIAL_TYPES = ("conv", "convtranspose", "depthwise", "pointwise", "maxpool", "avgpool")
+
+
+def _network_layerwise(adjust):
+    """A network mistake in the output-size formula that no `given` can express: the network is
+    solved one layer at a time by the kind's own solve, each window layer's output changed by
+    `adjust(output)` and passed on as the next layer's input. A layer's MACs and FLOPs scale with
+    its number of outputs; its parameters do not depend on them."""
+    def recompute(result):
+        from . import solve_given
+
+        first, layers = _network_layers(result)
+        if any(layer["type"] not in _SPATIAL_TYPES and layer.get("output") is not None for layer in layers) \
+                or any(layer["type"] == "separable" for layer in layers):
+            return None
+        shape, rows, changed = first, [], False
+        options = {k: v for k, v in result.given.items() if k not in ("input", "layers", "compare", "diagram")}
+        for layer in layers:
+            answers = solve_given("network", {**options, "input": shape, "layers": [layer]},
+                                  decimals=result.decimals)
+            if answers is None or len(answers["layers"]) != 1:
+                return None
+            row = dict(answers["layers"][0])
+            if layer["type"] in _SPATIAL_TYPES and len(row["output"]) > 1:
+                wrong = [row["output"][0]] + [adjust(size) for size in row["output"][1:]]
+                if min(wrong) < 1:
+                    return None
+                scale = _count(wrong) / _count(row["output"])
+                changed |= wrong != row["output"]
+                row.update(output=wrong, macs=row["macs"] * scale, flops=row["flops"] * scale)
+                row = {k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in row.items()}
+            rows.append(row)
+            shape = "x".join(map(str, row["output"]))
+        if not changed:
+            return None
+        totals = {name: sum(r[name] for r in rows) for name in ("params", "weights", "biases", "macs", "flops")}
+        return {"layers": rows, "totals": totals}
+
+    return recompute
+
+
+def _count(shape) -> int:
+    total = 1
+    for size in shape:
+        total *= size
+    return total
+
+
 def _conv_example(**given):
     return {"kind": "conv-shape", "given": given, "field": "output"}
 
@@ -163,10 +218,21 @@ MISTAKES = [
             modify=_network_with(_halve_padding),
             example={"kind": "network", "given": {"input": "3x32x32", "layers": "conv 8 5 padding=2 | fc 10"},
                      "field": "layers[1].output"}),
+    Mistake("missing-plus-one", ("network",), "The + 1 of the output-size formula was forgotten (it "
+            "counts the first window).", _NETWORK_SHAPES + r"|^totals\.\w+$|^layers\[\d+\]\.\w+$",
+            recompute=_network_layerwise(lambda size: size - 1),
+            example={"kind": "network", "given": {"input": "1x28x28", "layers": "conv 4 3 stride=2 | fc 10"},
+                     "field": "layers[1].output"}),
     Mistake("dilation-ignored", ("network",), "The dilation was ignored: the kernel was taken as K wide "
             "instead of D·(K − 1) + 1.", _NETWORK_SHAPES + r"|^totals\.(macs|flops|params|weights)$|^layers\[\d+\]\.\w+$",
             modify=_network_with(_set("dilation", 1)),
             example={"kind": "network", "given": {"input": "1x32x32", "layers": "conv 8 3 dilation=2 | fc 10"},
+                     "field": "layers[1].output"}),
+    Mistake("conv-formula-for-transposed", ("network",), "The ordinary convolution formula was used "
+            "for a transposed convolution.", _NETWORK_SHAPES + r"|^totals\.\w+$|^layers\[\d+\]\.\w+$",
+            modify=_network_with(_transposed_as_conv),
+            example={"kind": "network", "given": {"input": "16x8x8",
+                                                  "layers": "convtranspose 8 4 stride=2 padding=1 | fc 10"},
                      "field": "layers[1].output"}),
     Mistake("ceil-for-floor", ("network",), "Pooling sizes were rounded up (ceil mode) where the "
             "default rounds down.", _NETWORK_SHAPES + r"|^totals\.\w+$|^layers\[\d+\]\.\w+$",
