@@ -231,6 +231,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
             written = write_grading(grading, Path(out))
         for path in written:
             typer.echo(f"wrote {path}", err=True)
+        for warning in grading.key_warnings:
+            typer.echo(f"warning: {warning}", err=True)
         for problem in grading.skipped:
             typer.echo(f"skipped: {problem}", err=True)
         typer.echo(f"{len(grading.students)} graded, {len(grading.skipped)} skipped", err=True)

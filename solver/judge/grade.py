@@ -62,6 +62,7 @@ class Grading:
     students: list[StudentGrade]
     skipped: list[str]
     follows: float
+    key_warnings: list[str] = field(default_factory=list)  # the key's claims that are not computed
 
 
 def _load_key(path: Path, decimals):
@@ -69,7 +70,7 @@ def _load_key(path: Path, decimals):
     import yaml
 
     from ..pipeline import solve_problem_set
-    from ..spec import LineMap, ProblemSet, read_text
+    from ..spec import load_problem_set, read_text
 
     text = read_text(path)
     try:
@@ -78,38 +79,54 @@ def _load_key(path: Path, decimals):
         raise BadInput(f"the key is not valid YAML: {exc}", file=str(path)) from None
     if not isinstance(data, dict) or not isinstance(data.get("problems"), list):
         raise BadInput("the key must be a problem file with a `problems:` list", file=str(path))
-    grading = data.pop("grading", None) or {}
+    grading = data.get("grading") or {}
     follows = grading.get("follows", DEFAULT_FOLLOWS) if isinstance(grading, dict) else DEFAULT_FOLLOWS
     if isinstance(follows, bool) or not isinstance(follows, (int, float)) or not 0 <= follows <= 1:
         raise BadInput("grading.follows must be a fraction from 0 to 1", file=str(path), field="grading.follows")
-    points = {}
-    problems = []
-    for raw in data["problems"]:
-        raw = dict(raw) if isinstance(raw, dict) else raw
-        if isinstance(raw, dict):
-            points[str(raw.get("id"))] = raw.pop("points", None)
-        problems.append(raw)
-    problem_set = ProblemSet(str(path), data.get("title"), data.get("defaults") or {}, problems, LineMap(),
-                             path.parent)
-    solved = solve_problem_set(problem_set, decimals=decimals)
-    results, asked = {}, []
+    points = {str(raw.get("id")): raw.get("points") for raw in data["problems"] if isinstance(raw, dict)}
+    for problem_id, value in points.items():
+        if value is not None and not _valid_points(value):
+            raise BadInput("`points` must be a number or a mapping of answer names to numbers",
+                           file=str(path), problem_id=problem_id, field="points")
+    solved = solve_problem_set(load_problem_set(text, str(path), base_dir=path.parent), decimals=decimals)
+    results, asked, warnings = {}, [], []
+    from ..check import check_problem
+
     for result in solved.problems:
         if result.error is not None:
             raise BadInput(f"the key's problem {result.id!r} cannot be solved: {result.error.message}",
                            file=str(path))
         results[result.id] = result
         asked += _asked(result, points.get(result.id), path)
+        if result.claimed:  # the key's own values, checked: students are graded on the computed ones
+            report = check_problem(result)
+            warnings += [f"{result.id}: the key claims {d.field} = {d.claimed}, computed {d.computed}"
+                         for d in report.mismatches]
     if not asked:
         raise BadInput("the key grades nothing: give each problem an `answer:` block (or `points:` per "
                        "answer) naming the answers to grade", file=str(path))
-    return results, asked, float(follows)
+    return results, asked, float(follows), warnings
+
+
+def _valid_points(value) -> bool:
+    def number(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < 1e9
+
+    return number(value) or (isinstance(value, dict) and bool(value) and all(
+        isinstance(k, str) and number(v) for k, v in value.items()))
 
 
 def _asked(result, points, path: Path) -> list[Asked]:
     if isinstance(points, dict):
         names = list(points)
-    elif result.claimed:
-        names = list(result.claimed)
+    elif result.claimed:  # a partial claim of a mapping (`totals: {params: …}`) grades its parts
+        names = []
+        for name, value in result.claimed.items():
+            computed = result.solution.answers.get(name)
+            if isinstance(value, dict) and isinstance(computed, dict):
+                names += [f"{name}.{key}" for key in value]
+            else:
+                names.append(name)
     else:
         names = list(result.find)
     if not names:
@@ -196,7 +213,7 @@ def grade_submission(student: str, file: str, answers: dict, results: dict, aske
 
 
 def grade_class(key: Path, submissions: list[Path], *, decimals=None) -> Grading:
-    results, asked, follows = _load_key(key, decimals)
+    results, asked, follows, warnings = _load_key(key, decimals)
     students, skipped, seen = [], [], set()
     for path in _submissions(submissions):
         try:
@@ -209,7 +226,7 @@ def grade_class(key: Path, submissions: list[Path], *, decimals=None) -> Grading
             continue
         seen.add(student)
         students.append(grade_submission(student, str(path), answers, results, asked, follows))
-    return Grading(str(key), asked, results, students, skipped, follows)
+    return Grading(str(key), asked, results, students, skipped, follows, warnings)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -271,6 +288,8 @@ def feedback_markdown(student: StudentGrade, grading: Grading) -> str:
             writer.problem(result)
             worked = [line.replace("### ", "#### ", 1) if line.startswith("### ") else line
                       for line in writer.lines]
+            if worked and worked[0].startswith("## "):  # the problem's own heading is above
+                worked = worked[1:]
             lines += ["<details><summary>The worked solution</summary>", ""] + worked + ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -300,6 +319,10 @@ def summary_markdown(grading: Grading) -> str:
             for (answer, mistake, says), n in mistakes.most_common(5):
                 lines.append(f"- **{mistake}** ({n}× in {answer}): {says}")
             lines.append("")
+    if grading.key_warnings:
+        lines += ["## The key's own values that differ from the computed ones", "",
+                  "Students were graded against the computed values.", ""]
+        lines += [f"- {w}" for w in grading.key_warnings] + [""]
     if grading.skipped:
         lines += ["## Skipped submissions", ""] + [f"- {s}" for s in grading.skipped] + [""]
     return "\n".join(lines).rstrip() + "\n"
