@@ -46,10 +46,12 @@ def diagnose(result, path: str) -> list[dict]:
             candidates = []
             if answers is not None:
                 candidates.append(lookup(answers, path))
-            if changed is not None:  # the mistake carried from the claimant's own earlier values
-                carried = follow_value(result, path, given=changed[0], round_intermediate=changed[1])
-                if carried is not None:
-                    candidates.append(carried[0])
+            # the mistake applied from the claimant's own earlier values
+            carried = (follow_value(result, path, given=changed[0], round_intermediate=changed[1])
+                       if changed is not None else
+                       follow_value(result, path, settings=mistake.settings) if mistake.settings else None)
+            if carried is not None:
+                candidates.append(carried[0])
         except Exception:  # the mistake does not apply to this problem
             continue
         for value in candidates:

@@ -12,14 +12,18 @@ from __future__ import annotations
 import re
 
 
-def follow_value(result, path: str, *, given: dict | None = None, round_intermediate: bool | None = None):
-    """(value, [claimed fields it was computed from]) or None."""
+def follow_value(result, path: str, *, given: dict | None = None, round_intermediate: bool | None = None,
+                 settings=None):
+    """(value, [claimed fields it was computed from]) or None. `given`, `round_intermediate` and
+    (optimize) `settings(Settings) -> Settings` apply a mistake on the way."""
     given = dict(result.given if given is None else given)
     rounding = result.round_intermediate if round_intermediate is None else round_intermediate
     handler = {"optimize": _optimize, "rnn": _rnn, "backprop": _backprop}.get(result.kind)
     if handler is None or not result.claimed:
         return None
     try:
+        if settings is not None:
+            return _optimize(result, path, given, rounding, settings) if result.kind == "optimize" else None
         return handler(result, path, given, rounding)
     except Exception:  # claimed values of the wrong form, or a step that cannot be taken
         return None
@@ -38,7 +42,7 @@ def _claimed_number_or_list(value):
 # --- optimize -------------------------------------------------------------------------------------
 
 
-def _optimize(result, path: str, given: dict, rounding: bool):
+def _optimize(result, path: str, given: dict, rounding: bool, change=None):
     import numpy as np
 
     from ..context import Context
@@ -54,6 +58,10 @@ def _optimize(result, path: str, given: dict, rounding: bool):
     model = kind.OptimizeInput.model_validate({k: v for k, v in given.items() if v is not None})
     objective = parse_objective(model.f, model.variables, model.alpha)
     s = kind._settings(model, objective.variables)[int(match.group(2)) - 1 if match.group(2) else 0]
+    if change is not None:
+        s = change(s)
+        if s is None:
+            return None
     ctx = Context(decimals=result.decimals, round_intermediate=rounding)
     run = kind.Run(s, objective, len(objective.variables) > 1)
     claimed = result.claimed

@@ -131,3 +131,18 @@ def test_follow_through_of_optimize_rnn_and_backprop():
                                                                        "activation": "sigmoid"}]}
     report = judged("backprop", backprop, {"delta1": [0.5], "grad_W1": [[0.5], [1.0]]})
     assert [f.field for f in report.follows] == ["grad_W1", "grad_W1"]
+
+
+def test_a_mistake_is_found_after_a_wrong_earlier_step():
+    # x1 = 1.5 is wrong (no mistake explains it); x2 goes uphill from the student's own 1.5.
+    given = {"f": "x**2", "x0": 2, "lr": 0.1, "steps": 2}
+    report = judged("optimize", given, {"x1": 1.5, "x2": 1.5 + 0.1 * 2 * 1.5})
+    rows = {d.field: d for d in report.mismatches}
+    assert not rows["x1"].diagnosis and rows["x2"].diagnosis[0]["mistake"] == "gradient-sign"
+    rnn = {"cell": "elman", "U": [[0.5]], "W": [[0.4]], "V": [[1.5]], "inputs": [[1], [0.5], [0.2]]}
+    from solver.judge.mistakes import solve_given
+
+    jordan = solve_given("rnn", {**rnn, "cell": "jordan", "inputs": [[0.5], [0.2]], "y0": [0.3]}, decimals=4)
+    report = judged("rnn", rnn, {"y1": [0.3], "h1": [0.1], "h3": jordan["h2"]})
+    assert "jordan-elman-swapped" in {d["mistake"] for r in report.mismatches if r.field == "h3"
+                                      for d in r.diagnosis}

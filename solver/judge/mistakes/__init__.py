@@ -24,6 +24,9 @@ class Mistake:
     # (result) -> answers: the mistaken answers computed directly
     recompute: Callable[[Any], dict | None] | None = None
     example: dict = field(default_factory=dict)  # {"given": …, "field": …} for `dlsolve mistakes`
+    # optimize: (Settings) -> Settings | None, the run's settings as the student used them; also
+    # applied from the student's own earlier values (follow-through with the mistake)
+    settings: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

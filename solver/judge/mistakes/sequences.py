@@ -32,16 +32,22 @@ def _optimize_runs(result, change):
     return sol.answers if changed_any else None
 
 
+def _uphill_settings(s):
+    return dataclasses.replace(s, lr=-s.lr)
+
+
+def _other_form_settings(s):
+    if s.method not in ("momentum", "nesterov"):
+        return None
+    return dataclasses.replace(s, momentum_form="classic" if s.momentum_form == "ema" else "ema")
+
+
 def _uphill(result):
-    return _optimize_runs(result, lambda s: dataclasses.replace(s, lr=-s.lr))
+    return _optimize_runs(result, _uphill_settings)
 
 
 def _other_form(result):
-    def change(s):
-        if s.method not in ("momentum", "nesterov"):
-            return None
-        return dataclasses.replace(s, momentum_form="classic" if s.momentum_form == "ema" else "ema")
-    return _optimize_runs(result, change)
+    return _optimize_runs(result, _other_form_settings)
 
 
 def _adam_uncorrected(result):
@@ -182,11 +188,11 @@ _OPTIMIZE_EXAMPLE = {"kind": "optimize", "given": {"f": "x**2", "x0": 2, "lr": 0
 
 MISTAKES = [
     Mistake("gradient-sign", ("optimize",), "The steps went uphill: the gradient was added instead "
-            "of subtracted.", r"^(run\d+\.)?(x|f|grad|v|m|s)\d+$", recompute=_uphill,
+            "of subtracted.", r"^(run\d+\.)?(x|f|grad|v|m|s)\d+$", recompute=_uphill, settings=_uphill_settings,
             example={"kind": "optimize", "given": {"f": "x**2", "x0": 2, "lr": 0.1, "steps": 2}, "field": "x2"}),
     Mistake("momentum-other-form", ("optimize",), "The other momentum form was used (v ← βv + (1 − β)g "
             "and v ← βv + g swapped), with the same first velocity.", r"^(run\d+\.)?(x|f|grad|v)\d+$",
-            recompute=_other_form, example=_OPTIMIZE_EXAMPLE),
+            recompute=_other_form, settings=_other_form_settings, example=_OPTIMIZE_EXAMPLE),
     Mistake("adam-no-bias-correction", ("optimize",), "Adam's moments were used without the bias "
             "correction m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ).", r"^(run\d+\.)?(x|f|grad)\d+$",
             recompute=_adam_uncorrected,
