@@ -96,8 +96,8 @@ def scalar_equal(claimed: str, computed, budget: float = BUDGET_S) -> bool | Non
     left = left.subs({s: sympy.Symbol(str(s), real=True) for s in left.free_symbols})
     if not (_too_big(left) or _too_big(right)):
         try:
-            if sympy.simplify(left - right, ratio=1, measure=sympy.count_ops, rational=False) == 0 \
-                    if sympy.count_ops(left) + sympy.count_ops(right) < 40 else left - right == 0:
+            if left - right == 0 or (sympy.count_ops(left) + sympy.count_ops(right) < 20
+                                     and sympy.simplify(left - right) == 0):
                 return True
         except Exception:  # simplification is only a shortcut; evaluation decides
             pass
@@ -112,29 +112,28 @@ def _evaluate_scalars(left, right, budget: float) -> bool | None:
         return None
     symbols = [sympy.Symbol(n, real=True) for n in names]
     try:
-        left_fn = sympy.lambdify(symbols, left, modules="mpmath")
-        right_fn = sympy.lambdify(symbols, right, modules="mpmath")
+        # Machine floats: a tower such as exp(exp(exp(exp(exp(x))))) overflows at once instead
+        # of being carried out in arbitrary precision.
+        left_fn = sympy.lambdify(symbols, left, modules="math")
+        right_fn = sympy.lambdify(symbols, right, modules="math")
     except Exception:
         return None
-    import mpmath
-
     rng = random.Random(1729)
     start, agreed = time.monotonic(), 0
     for attempt in range(POINTS * 4):
         if time.monotonic() - start > budget:
             return None
         low, high = ((0.1, 2.0), (-2.0, 2.0), (0.5, 9.5))[attempt % 3]
-        point = [mpmath.mpf(rng.uniform(low, high)) for _ in names]
+        point = [rng.uniform(low, high) for _ in names]
         try:
-            with mpmath.workdps(30):
-                a, b = complex(left_fn(*point)), complex(right_fn(*point))
+            a, b = complex(left_fn(*point)), complex(right_fn(*point))
         except Exception:  # outside the domain at this point (log of a negative, overflow)
             continue
         if not all(math.isfinite(v) for v in (a.real, a.imag, b.real, b.imag)):
             continue
         if abs(a.imag) > 1e-12 or abs(b.imag) > 1e-12:
             continue
-        if abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b)):
+        if abs(a - b) > 1e-8 * max(1.0, abs(a), abs(b)):
             return False
         agreed += 1
         if agreed >= POINTS:

@@ -119,3 +119,43 @@ def test_rules_lists_lengths_names_and_empty_files(tmp_path):
     done = subprocess.run([sys.executable, "-m", "solver.cli", "check", str(empty)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "nothing to check" in done.stdout + done.stderr
+
+
+_TEMPLATES = ["linear-square-error", "softmax-cross-entropy", "sigmoid-mlp-input-gradient", "logistic-bce",
+              "lstm-cell"]
+
+
+def _unicode(expression: str) -> str:
+    """An answer as a student copies it from the key: − and · signs, ᵀ for .T, no spaces."""
+    return (expression.replace(" ", "").replace(".T", "ᵀ").replace("-", "−").replace("*", "·")
+            .replace("·@·", "@").replace("··", "^"))
+
+
+def test_derived_expressions_match_as_the_key_writes_them():
+    checked = 0
+    for template in _TEMPLATES:
+        answers = solved("derive", {"template": template}).solution.answers
+        for name, expression in answers.items():
+            if name.startswith("shape_") or not isinstance(expression, str):
+                continue
+            for form in (expression, _unicode(expression), expression.replace(" ", "")):
+                report = judged("derive", {"template": template}, {name: form})
+                assert report.verdict == "match", (template, name, form, report.mismatches, report.undecided)
+                checked += 1
+    assert checked > 30
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 200), st.sampled_from([8, 16, 64, 512]), st.integers(0, 5))
+def test_vectors_and_matrices_in_text_notations(pos, d_model, first):
+    problem = {"pos": [pos, pos + 1], "dims": f"{first}..{first + 1}", "d_model": d_model}
+    matrix = solved("posenc", problem).solution.answers["PE"]
+    rows = ["[" + ", ".join(f"{v:.9f}" for v in row) + "]" for row in matrix]
+    for form in ("[" + ", ".join(rows) + "]", "(" + "; ".join(r.strip("[]") for r in rows) + ")",
+                 [[repr(v).replace("-", "−") for v in row] for row in matrix]):
+        report = judged("posenc", problem, {"PE": form})
+        assert report.verdict == "match", (form, report.mismatches)
+    vector = {"pos": pos, "dims": f"{first}..{first + 2}", "d_model": d_model}
+    values = solved("posenc", vector).solution.answers["PE"]
+    for form in (", ".join(f"{v:.9f}" for v in values), " ".join(f"{v:.9f}" for v in values)):
+        assert judged("posenc", vector, {"PE": form}).verdict == "match", form
