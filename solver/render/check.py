@@ -59,18 +59,22 @@ def render_check_text(console, reports, file_errors) -> None:
     # One width per column for every part of the table, so that the sentences printed between
     # its parts sit under their rows and the parts line up as one table.
     widths = [max([len(column)] + [len(str(row[i])) for row in rows]) for i, column in enumerate(_COLUMNS)]
-    room = (console.width - sum(w for i, w in enumerate(widths) if i not in (3, 4)) - 3 * len(widths)) // 2
-    widths[3] = max(8, min(widths[3], 30, room))
-    widths[4] = max(8, min(widths[4], 30, room))
+    widths[3], widths[4] = min(widths[3], 30), min(widths[4], 30)
+    room = console.width - 3 * len(widths)
+    while sum(widths) > room:  # the widest of problem, answer, claimed, computed gives way
+        shrinkable = [i for i in (0, 1, 3, 4) if widths[i] > 8]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
 
     def part(first: bool) -> Table:
         table = Table(title="check: claimed against computed" if first else None, title_justify="left",
                       box=box.SIMPLE_HEAD, show_header=first, show_edge=False, pad_edge=False)
         for index, (column, width) in enumerate(zip(_COLUMNS, widths)):
-            if index in (3, 4):  # values wrap; names and verdicts keep their width
-                table.add_column(column, width=width)
+            if index in (3, 4):  # values wrap, names are cut short, verdicts keep their width
+                table.add_column(column, width=width, overflow="fold")
             else:
-                table.add_column(column, min_width=width, no_wrap=True)
+                table.add_column(column, width=width, no_wrap=True, overflow="ellipsis")
         return table
 
     table, first, pending = part(True), True, False
