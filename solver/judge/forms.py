@@ -22,7 +22,9 @@ _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _TIMES_TEN = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*[x×·*]\s*10\s*(?:\^|\*\*)\s*\(?([+-]?\d{1,3})\)?")
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-_SHAPE_SEPARATOR = re.compile(r"\s*[x×*]\s*")
+# × anywhere, x between numbers (6x28x28) or between spaced terms (F x (H - 4)): not the x of
+# an expression such as exp(x) or 2*x
+_SHAPE_SEPARATOR = re.compile(r"\s*×\s*|\s+x\s+|(?<=\d)\s*x\s*(?=\d)")
 
 
 def read_number(claim):
@@ -71,6 +73,8 @@ def read_list(claim, computed_depth: int):
     if computed_depth == 1:
         if _SHAPE_SEPARATOR.search(text) and not re.search(r"10\s*(\^|\*\*)", text):
             parts = _SHAPE_SEPARATOR.split(text)
+        elif re.fullmatch(r"\d+(\s*\*\s*\d+)+", text):  # 6*28*28
+            parts = text.split("*")
         elif "," in text or ";" in text:
             parts = re.split(r"\s*[,;]\s*", text)
         else:

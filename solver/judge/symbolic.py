@@ -193,6 +193,9 @@ def _convert(node, depth: int):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 \
             and not node.keywords and node.func.id in _ELEMENTWISE:
         return ("fn", node.func.id, _convert(node.args[0], depth + 1))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "diag" \
+            and len(node.args) == 1 and not node.keywords:
+        return ("diag", _convert(node.args[0], depth + 1))
     raise _Unreadable(type(node).__name__)
 
 
@@ -211,6 +214,19 @@ class _Shapes:
     def __init__(self):
         self.parent: list[int] = []
         self.size: dict[int, int] = {}
+        self.diagonals: list[tuple] = []  # (vector shape, side): one of the vector's sizes is 1
+
+    def settle_diagonals(self) -> None:
+        """diag(v): v is a row or a column; a column unless its shape says otherwise."""
+        for (rows, cols), side in self.diagonals:
+            if self.size.get(self.find(rows)) == 1:
+                self.unify(cols, side)
+            elif self.size.get(self.find(cols)) == 1 or self.find(rows) == self.find(side):
+                self.unify(rows, side)
+                self.unify(cols, self.new(1))
+            else:
+                self.unify(cols, side)
+                self.unify(rows, self.new(1))
 
     def new(self, size: int | None = None) -> int:
         self.parent.append(len(self.parent))
@@ -251,6 +267,13 @@ def _infer(tree, shapes: _Shapes, variables: dict):
     if kind == "T":
         inner = _infer(tree[1], shapes, variables)
         return None if inner is None else (inner[1], inner[0])
+    if kind == "diag":  # a vector's entries on a square matrix's diagonal
+        inner = _infer(tree[1], shapes, variables)
+        if inner is None:
+            raise _Unreadable("diag of a number")
+        side = shapes.new()
+        shapes.diagonals.append((inner, side))
+        return (side, side)
     left, right = _infer(tree[1], shapes, variables), _infer(tree[2], shapes, variables)
     if left is None or right is None:
         return left if right is None else right
@@ -276,6 +299,11 @@ def _evaluate(tree, values: dict):
         return _evaluate(tree[1], values) ** tree[2]
     if kind == "T":
         return np.transpose(_evaluate(tree[1], values))
+    if kind == "diag":
+        vector = np.asarray(_evaluate(tree[1], values))
+        if vector.ndim != 2 or 1 not in vector.shape:
+            raise _Unreadable("diag of a matrix")
+        return np.diagflat(vector)
     if kind == "fn":
         x = _evaluate(tree[2], values)
         name = tree[1]
@@ -322,6 +350,7 @@ def matrix_equal(claimed: str, computed: str, target_shape=None, budget: float =
                     shapes.unify(dim, shapes.new(size))
                 elif isinstance(size, str) and re.fullmatch(r"[A-Za-z_]\w*", size):
                     shapes.unify(dim, named.setdefault(size, shapes.new()))
+        shapes.settle_diagonals()
     except _Unreadable:
         return None
     extra = _variables(left, set()) - set(variables)
@@ -373,6 +402,14 @@ def expressions_equal(claimed, computed, target_shape=None, budget: float = BUDG
     """True, False or None (undecided) for a claimed expression against a computed one."""
     if compact(claimed).lower() == compact(computed).lower():
         return True
+    if isinstance(computed, str) and " x " in computed:  # a symbolic shape: `F x (⌊…⌋ + 1) x …`
+        from .forms import read_list
+
+        left, right = read_list(str(claimed), 1), computed.split(" x ")
+        if not isinstance(left, list) or len(left) != len(right):
+            return False
+        verdicts = [expressions_equal(str(a), b.strip(), None, budget / len(right)) for a, b in zip(left, right)]
+        return False if False in verdicts else None if None in verdicts else True
     if is_matrix_text(str(computed)) or is_matrix_text(str(claimed)):
         return matrix_equal(str(claimed), str(computed), target_shape, budget)
     return scalar_equal(str(claimed), computed, budget)

@@ -159,3 +159,15 @@ def test_vectors_and_matrices_in_text_notations(pos, d_model, first):
     values = solved("posenc", vector).solution.answers["PE"]
     for form in (", ".join(f"{v:.9f}" for v in values), " ".join(f"{v:.9f}" for v in values)):
         assert judged("posenc", vector, {"PE": form}).verdict == "match", form
+
+
+def test_jacobians_and_symbolic_shapes():
+    assert expressions_equal("-o.T@o + diag(o)", "diag(o) - o.T @ o", ["K", "K"]) is True
+    assert expressions_equal("diag(o) - o@o.T", "diag(o) - o.T @ o", ["K", "K"]) is False
+    general = {"input": "C,H,W", "kernel": "K", "padding": "P", "stride": "S", "filters": "F"}
+    answers = solved("conv-shape", general).solution.answers
+    claim = "F x (floor((H + 2P - K)/S) + 1) x (floor((W+2*P-K)/S)+1)"
+    assert judged("conv-shape", general, {"formula": claim}).verdict == "match", answers["formula"]
+    assert judged("conv-shape", general, {"output": ["F", "floor((H+2P-K)/S)+1", "floor((W+2P-K)/S)+1"]}
+                  ).verdict == "match"
+    assert judged("conv-shape", general, {"formula": claim.replace("2P", "P")}).verdict == "mismatch"
