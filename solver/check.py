@@ -334,6 +334,7 @@ def _follow_and_diagnose(result, report: ProblemCheck, judged: dict[str, "Judgem
     from .judge.diagnose import diagnose
     from .judge.follow import follow_value
 
+    cache: dict = {}  # each mistake recomputed once per problem
     for name, judgement in judged.items():
         if not judgement.mismatches:
             continue
@@ -349,7 +350,7 @@ def _follow_and_diagnose(result, report: ProblemCheck, judged: dict[str, "Judgem
         if not rows:
             continue
         for path in sorted({d.field for d in rows}):
-            found = diagnose(result, path)
+            found = diagnose(result, path, cache)
             for d in rows:
                 if d.field == path:
                     d.diagnosis = found

@@ -25,9 +25,10 @@ def _mistaken_answers(mistake, result):
     return solve_given(result.kind, given, decimals=result.decimals, round_intermediate=rounding), changed
 
 
-def diagnose(result, path: str) -> list[dict]:
+def diagnose(result, path: str, cache: dict | None = None) -> list[dict]:
     """[{"mistake", "says", "value"}] for every catalogued mistake that reproduces the claimed
-    `path` (an answer name, `totals.params` or `layers[2].output`)."""
+    `path` (an answer name, `totals.params` or `layers[2].output`). `cache` keeps each mistake's
+    recomputed answers for the other fields of the same problem."""
     from ..check import lookup, whole_field_matches
     from .follow import follow_value
     from .mistakes import for_kind
@@ -42,7 +43,14 @@ def diagnose(result, path: str) -> list[dict]:
         if not re.search(mistake.fields, path):
             continue
         try:
-            answers, changed = _mistaken_answers(mistake, result)
+            key = (mistake.id, mistake.kinds)
+            if cache is None or key not in cache:
+                computed = _mistaken_answers(mistake, result)
+                if cache is not None:
+                    cache[key] = computed
+            else:
+                computed = cache[key]
+            answers, changed = computed
             candidates = []
             if answers is not None:
                 candidates.append(lookup(answers, path))

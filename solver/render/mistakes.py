@@ -13,6 +13,9 @@ def render_mistakes(console, catalogue) -> None:
     from rich.text import Text
 
     entries, coincidences = catalogue
+    if not entries:
+        console.print("No catalogued mistakes for this kind: `check` compares its answers without a diagnosis.")
+        return
     kind = None
     for entry in entries:
         if entry.kind != kind:
