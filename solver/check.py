@@ -128,8 +128,9 @@ def _compare_scalar(claimed, computed, decimals: int, shape=None) -> bool:
         if isinstance(claimed, (str, int, float)) and not isinstance(claimed, bool) and _looks_symbolic(computed):
             verdict = symbolic_match(str(claimed), computed, shape)
             if verdict is None:
-                raise _Undecided(f"could not decide within the time budget whether {claimed!s} equals "
-                                 f"{computed!s}; compare them by hand")
+                raise _Undecided(f"could not decide whether {claimed!s} equals {computed!s} (neither "
+                                 "simplification nor evaluation at random points settled it within the "
+                                 "time budget); compare them by hand")
             return verdict
         if isinstance(claimed, str):
             return " ".join(claimed.lower().split()) == " ".join(str(computed).lower().split())

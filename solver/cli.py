@@ -201,7 +201,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
 
         results = _solve_paths(paths, only, decimals)
         reports = [check_problem(p) for r in results for p in r.problems if p.claimed or p.error]
-        file_errors = [r.error for r in results if r.error is not None] + _nothing_to_check(results)
+        empty = _nothing_to_check(results)
+        file_errors = [r.error for r in results if r.error is not None] + empty
         if format == CheckFormat.json:
             sys.stdout.write(render_check_json(reports, file_errors))
         else:
@@ -210,6 +211,8 @@ def build_app(command: Optional[str]) -> typer.Typer:
         if any(r.verdict == "error" for r in reports) or file_errors:
             code = max(code, EXIT_BAD_INPUT)
         _report_errors(results)
+        for error in empty:
+            typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code)
 
     @app.command()

@@ -54,6 +54,8 @@ def render_check_text(console, reports, file_errors) -> None:
 
     for error in file_errors:
         console.print(Text(f"error: {error}", style="bold red"))
+    if not reports:
+        return
     lines = _lines(reports)
     rows = [line for line in lines if isinstance(line, tuple)]
     # One width per column for every part of the table, so that the sentences printed between
