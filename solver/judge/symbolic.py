@@ -402,10 +402,12 @@ def expressions_equal(claimed, computed, target_shape=None, budget: float = BUDG
     """True, False or None (undecided) for a claimed expression against a computed one."""
     if compact(claimed).lower() == compact(computed).lower():
         return True
-    if isinstance(computed, str) and " x " in computed:  # a symbolic shape: `F x (⌊…⌋ + 1) x …`
+    parts = str(computed).split(" x ")
+    if len(parts) > 1 and all(re.fullmatch(r"\w+|\(.*\)", part.strip()) for part in parts):
+        # a symbolic shape, `F x (floor(…) + 1) x (…)`: compared size by size
         from .forms import read_list
 
-        left, right = read_list(str(claimed), 1), computed.split(" x ")
+        left, right = read_list(str(claimed), 1), parts
         if not isinstance(left, list) or len(left) != len(right):
             return False
         verdicts = [expressions_equal(str(a), b.strip(), None, budget / len(right)) for a, b in zip(left, right)]
