@@ -171,3 +171,15 @@ def test_jacobians_and_symbolic_shapes():
     assert judged("conv-shape", general, {"output": ["F", "floor((H+2P-K)/S)+1", "floor((W+2P-K)/S)+1"]}
                   ).verdict == "match"
     assert judged("conv-shape", general, {"formula": claim.replace("2P", "P")}).verdict == "mismatch"
+
+
+def test_the_equivalent_forms_example_file_checks_clean():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "problems" / "examples" / "check-equivalent-forms.yaml"
+    done = subprocess.run([sys.executable, "-m", "solver.cli", "check", str(example)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISMATCH" not in done.stdout
