@@ -192,6 +192,10 @@ def judge_field(name: str, claimed, computed, decimals: int, *, kind: str | None
         for index, (row_claim, row) in enumerate(zip(claimed, computed)):
             judgement += judge_field(f"{name}[{index + 1}]", row_claim, row, decimals, kind=kind)
         return judgement
+    if is_rule(computed) and is_rule(claimed):  # the rule itself, as JSON writes it
+        same = all(claimed.get(key) == computed.get(key) for key in ("min", "max", "except"))
+        (judgement.matches if same else judgement.mismatches).append(Difference(name, None, claimed, computed))
+        return judgement
     if is_rule(computed) or (is_solution_set(kind, name, computed) and (kind is not None or not isinstance(claimed, list))):
         # An unknown with several integer solutions: the claim must be one of them (a claimed
         # list of all of them, as computed, matches too).
