@@ -196,19 +196,20 @@ def judge_field(name: str, claimed, computed, decimals: int, *, kind: str | None
         same = all(claimed.get(key) == computed.get(key) for key in ("min", "max", "except"))
         (judgement.matches if same else judgement.mismatches).append(Difference(name, None, claimed, computed))
         return judgement
-    if is_rule(computed) or (is_solution_set(kind, name, computed) and (kind is not None or not isinstance(claimed, list))):
+    several = is_solution_set(kind, name, computed) and (kind is not None or not isinstance(claimed, list))
+    if is_rule(computed) or several:
         # An unknown with several integer solutions: the claim must be one of them (a claimed
         # list of all of them, as computed, matches too).
-        if isinstance(computed, list) and isinstance(read_list(claimed, 1), list) and len(read_list(claimed, 1)) > 1:
-            return judge_field(name, read_list(claimed, 1), computed, decimals, kind=None)
+        listed = read_list(claimed, 1)
+        if isinstance(computed, list) and isinstance(listed, list) and len(listed) > 1:
+            return judge_field(name, listed, computed, decimals, kind=None)
         members = [computed] if is_rule(computed) else computed
         row = Difference(name, None, claimed, computed)
         (judgement.matches if any(_compare_scalar(claimed, c, decimals) for c in members)
          else judgement.mismatches).append(row)
         return judgement
     if isinstance(computed, list):
-        depth = list_depth(computed)
-        claimed = read_list(claimed, depth) if not isinstance(claimed, list) or depth > 1 else read_list(claimed, depth)
+        claimed = read_list(claimed, list_depth(computed))
         if not isinstance(claimed, list) and len(_flatten(computed)) == 1:
             claimed = [claimed]
         left, right = _flatten(claimed) if isinstance(claimed, list) else [claimed], _flatten(computed)
