@@ -64,3 +64,32 @@ def test_thirty_students(tmp_path):
     wrong = next(p for p in feedback if "padding-once" in p.read_text()) if "padding-once" in mistakes else None
     if wrong is not None:
         assert "The worked solution" in wrong.read_text()
+
+
+BINDING = {
+    "conv-shape": ["padding-ignored", "padding-once", "missing-plus-one", "ceil-for-floor", "floor-for-ceil",
+                   "dilation-ignored", "conv-formula-for-transposed"],
+    "network": ["padding-ignored", "padding-once", "missing-plus-one", "ceil-for-floor", "floor-for-ceil",
+                "dilation-ignored", "conv-formula-for-transposed", "bias-omitted", "depthwise-as-standard",
+                "flops-as-macs", "macs-as-flops", "bias-flops-toggled", "rnn-bias-style"],
+    "optimize": ["gradient-sign", "momentum-other-form", "adam-no-bias-correction", "hand-rounding"],
+    "backprop": ["hand-rounding", "gradient-transposed", "activation-derivative-omitted", "delta-sign"],
+    "rnn": ["hand-rounding", "jordan-elman-swapped"],
+    "posenc": ["sin-cos-swapped", "exponent-i-for-2i", "exponent-j-for-2i", "degrees-for-radians"],
+}
+
+
+def test_the_catalogue_has_every_binding_mistake_with_a_worked_example():
+    from solver.judge.catalogue_view import describe_catalogue
+
+    entries, coincidences = describe_catalogue()
+    found = {(e.kind, e.id): e for e in entries}
+    for kind, ids in BINDING.items():
+        for mistake in ids:
+            entry = found[(kind, mistake)]
+            assert entry.mistaken is not None and entry.mistaken != entry.right, (kind, mistake)
+    assert any(set(c.mistakes) == {"padding-once", "missing-plus-one"} for c in coincidences)
+    listing = subprocess.run([sys.executable, "-m", "solver.cli", "mistakes", "posenc"], capture_output=True,
+                             text=True, timeout=120)
+    assert listing.returncode == 0 and all(m in listing.stdout for m in BINDING["posenc"])
+    assert "conv-shape" not in listing.stdout

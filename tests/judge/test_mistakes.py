@@ -146,3 +146,14 @@ def test_a_mistake_is_found_after_a_wrong_earlier_step():
     report = judged("rnn", rnn, {"y1": [0.3], "h1": [0.1], "h3": jordan["h2"]})
     assert "jordan-elman-swapped" in {d["mistake"] for r in report.mismatches if r.field == "h3"
                                       for d in r.diagnosis}
+
+
+def test_a_coincidence_names_both_mistakes():
+    # Padding 1 and stride 1: H + P − 2 + 1 and H + 2P − 2 are the same number.
+    given = {"input": "3x10x10", "kernel": 3, "padding": 1, "stride": 1, "filters": 4}
+    report = judged("conv-shape", given, {"output": "4x9x9"})
+    named = {d["mistake"] for d in report.mismatches[0].diagnosis}
+    assert named == {"padding-once", "missing-plus-one"}
+    from solver.render.check import diagnosis_sentence
+
+    assert diagnosis_sentence(report.mismatches[0].diagnosis).startswith("Likely one of these mistakes")
