@@ -49,13 +49,11 @@ def _functions():
         "sqrt": (sympy.sqrt, 1), "abs": (sympy.Abs, 1), "erf": (sympy.erf, 1),
         "sigmoid": (sigmoid, 1), "relu": (relu, 1), "Phi": (phi, 1),
         "max": (sympy.Max, None), "min": (sympy.Min, None),
-        "floor": (sympy.floor, 1), "ceiling": (sympy.ceiling, 1), "ceil": (sympy.ceiling, 1),
     }
 
 
 FUNCTION_NAMES = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
-                  "log", "ln", "sqrt", "abs", "erf", "sigmoid", "relu", "Phi", "max", "min",
-                  "floor", "ceiling", "ceil")
+                  "log", "ln", "sqrt", "abs", "erf", "sigmoid", "relu", "Phi", "max", "min")
 CONSTANTS = ("pi",)
 
 
