@@ -43,6 +43,7 @@ class Follow:
     index: int | None
     claimed: Any
     sources: list[str]  # the claimant's earlier answers it was computed from
+    computed: Any = None  # the right value, for display
 
 
 @dataclass
@@ -56,6 +57,7 @@ class ProblemCheck:
     follows: list[Follow] = field(default_factory=list)
     undecided: list[Difference] = field(default_factory=list)
     kind: str | None = None
+    order: list[str] = field(default_factory=list)  # the claimed answer names, as written
 
 
 def _flatten(value) -> list:
@@ -306,6 +308,7 @@ def check_problem(result) -> ProblemCheck:
 
     kind = get_kind(result.kind)
     answers = result.solution.answers
+    report.order = list(result.claimed)
     judged: dict[str, Judgement] = {}
     for name, claimed in result.claimed.items():
         try:
@@ -350,7 +353,7 @@ def _follow_and_diagnose(result, report: ProblemCheck, judged: dict[str, "Judgem
             value, sources = follow
             again = judge_field(name, result.claimed[name], value, result.decimals, kind=result.kind)
             following = {(d.field, d.index) for d in again.matches}
-            report.follows += [Follow(d.field, d.index, d.claimed, sources) for d in rows
+            report.follows += [Follow(d.field, d.index, d.claimed, sources, d.computed) for d in rows
                                if (d.field, d.index) in following]
             rows = [d for d in rows if (d.field, d.index) not in following]
         if not rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from . import values
 
@@ -15,8 +16,8 @@ _COLUMNS = ("problem", "answer", "index", "claimed", "computed", "verdict")
 
 
 def _lines(reports) -> list:
-    """The table's rows in order, each a tuple of cells, with the sentences said under a row
-    (a diagnosis, a carried-forward source) as plain strings between them."""
+    """The table's rows in the order the answers were claimed, each a tuple of cells, with the
+    sentences said under a row (a diagnosis, a carried-forward source) as plain strings."""
     from rich.text import Text
 
     out: list = []
@@ -24,26 +25,35 @@ def _lines(reports) -> list:
         if report.verdict == "error" and not report.mismatches and not report.undecided:
             out.append((report.id, "", "", "", "", Text(f"error: {report.message}", style="red")))
             continue
-        for diff in report.matches:
-            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
-                        _shown(diff.claimed), _shown(diff.computed), Text("match", style="green")))
-        for row in report.follows:
-            out.append((report.id, row.field, "" if row.index is None else str(row.index),
-                        _shown(row.claimed), "", Text("follows", style="yellow")))
-            out.append(Text(f"    follows from your own {', '.join(row.sources)} (error carried forward)",
-                            style="yellow"))
+        rows = ([(d, "match") for d in report.matches] + [(f, "follows") for f in report.follows]
+                + [(d, "mismatch") for d in report.mismatches] + [(d, "undecided") for d in report.undecided])
+
+        def position(item):
+            top = re.split(r"[.\[]", item[0].field, maxsplit=1)[0]
+            named = report.order.index(top) if top in report.order else len(report.order)
+            return named, item[0].field, -1 if item[0].index is None else item[0].index
+
         said: set = set()
-        for diff in report.mismatches:
-            verdict = Text("error" if diff.computed is None and report.verdict == "error" else "MISMATCH",
-                           style="bold red")
-            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
-                        _shown(diff.claimed), _shown(diff.computed), verdict))
-            if diff.diagnosis and diff.field not in said:
-                said.add(diff.field)
-                out.append(Text("    " + diagnosis_sentence(diff.diagnosis), style="cyan"))
-        for diff in report.undecided:
-            out.append((report.id, diff.field, "" if diff.index is None else str(diff.index),
-                        _shown(diff.claimed), _shown(diff.computed), Text("undecided", style="bold yellow")))
+        for row, verdict in sorted(rows, key=position):
+            index = "" if row.index is None else str(row.index)
+            if verdict == "match":
+                out.append((report.id, row.field, index, _shown(row.claimed), _shown(row.computed),
+                            Text("match", style="green")))
+            elif verdict == "follows":
+                out.append((report.id, row.field, index, _shown(row.claimed), _shown(row.computed),
+                            Text("follows", style="yellow")))
+                out.append(Text(f"    follows from your own {', '.join(row.sources)} (error carried forward)",
+                                style="yellow"))
+            elif verdict == "undecided":
+                out.append((report.id, row.field, index, _shown(row.claimed), _shown(row.computed),
+                            Text("undecided", style="bold yellow")))
+            else:
+                label = "error" if row.computed is None and report.verdict == "error" else "MISMATCH"
+                out.append((report.id, row.field, index, _shown(row.claimed), _shown(row.computed),
+                            Text(label, style="bold red")))
+                if row.diagnosis and row.field not in said:
+                    said.add(row.field)
+                    out.append(Text("    " + diagnosis_sentence(row.diagnosis), style="cyan"))
     return out
 
 
