@@ -40,6 +40,7 @@ class Mark:
     claimed: object = None
     right: object = None
     diagnosis: list = field(default_factory=list)
+    sources: list = field(default_factory=list)  # follows: the student's answers it came from
 
 
 @dataclass
@@ -206,7 +207,8 @@ def grade_submission(student: str, file: str, answers: dict, results: dict, aske
             elif open_:
                 marks.append(Mark(a, "undecided", 0.0, claims[a.answer], right))
             elif carried:
-                marks.append(Mark(a, "follows", a.points * follows, claims[a.answer], right))
+                marks.append(Mark(a, "follows", a.points * follows, claims[a.answer], right,
+                                  sources=sorted({s for row in carried for s in row.sources})))
             else:
                 marks.append(Mark(a, "match", a.points, claims[a.answer], right))
     return StudentGrade(student, file, marks, reports)
@@ -283,6 +285,9 @@ def feedback_markdown(student: StudentGrade, grading: Grading) -> str:
                 from ..render.check import diagnosis_sentence
 
                 lines += [f"*{m.asked.answer}:* {diagnosis_sentence(m.diagnosis)}", ""]
+            elif m.sources:
+                lines += [f"*{m.asked.answer}:* right when computed from your own {', '.join(m.sources)}, "
+                          "which was wrong: the error was carried forward.", ""]
         if any(m.verdict in ("mismatch", "missing", "undecided") for m in marks):
             writer = MarkdownWriter(None)
             writer.problem(result)
