@@ -84,7 +84,8 @@ def _load_key(path: Path, decimals):
     follows = grading.get("follows", DEFAULT_FOLLOWS) if isinstance(grading, dict) else DEFAULT_FOLLOWS
     if isinstance(follows, bool) or not isinstance(follows, (int, float)) or not 0 <= follows <= 1:
         raise BadInput("grading.follows must be a fraction from 0 to 1", file=str(path), field="grading.follows")
-    points = {str(raw.get("id")): raw.get("points") for raw in data["problems"] if isinstance(raw, dict)}
+    shared = (data.get("defaults") or {}).get("points") if isinstance(data.get("defaults"), dict) else None
+    points = {str(raw.get("id")): raw.get("points", shared) for raw in data["problems"] if isinstance(raw, dict)}
     for problem_id, value in points.items():
         if value is not None and not _valid_points(value):
             raise BadInput("`points` must be a number or a mapping of answer names to numbers",
