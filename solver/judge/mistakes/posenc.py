@@ -54,9 +54,10 @@ MISTAKES = [
 ]
 
 COINCIDENCES = [
-    Coincidence("posenc", ("exponent-j-for-2i",), "only even dimensions are asked (j = 2i there)"),
-    Coincidence("posenc", ("exponent-i-for-2i", "exponent-j-for-2i"), "dimensions 0 and 1 only at "
-                "position 0 (every angle is 0)"),
-    Coincidence("posenc", ("sin-cos-swapped", "degrees-for-radians", "exponent-i-for-2i",
-                           "exponent-j-for-2i"), "position 0 for the exponents and units (all angles 0)"),
+    Coincidence("posenc", ("exponent-j-for-2i",), "only even dimensions are asked (j = 2i there): it "
+                "changes nothing"),
+    Coincidence("posenc", ("exponent-i-for-2i",), "only dimensions 0 and 1 are asked (i = 0): it changes "
+                "nothing"),
+    Coincidence("posenc", ("exponent-i-for-2i", "exponent-j-for-2i", "degrees-for-radians"),
+                "position 0 (every angle is 0): none of them changes anything"),
 ]
