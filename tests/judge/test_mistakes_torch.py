@@ -81,3 +81,36 @@ def test_optimize_slips_against_torch(method):
                 velocity = beta * velocity + (x ** 3 - 2 * x + 1)
                 x -= lr * velocity
             assert other[f"x{steps}"] == pytest.approx(x, rel=1e-9)
+
+
+class _OneSide(torch.nn.Module):
+    """Padding added on the top and left only: the padding-once slip, in PyTorch."""
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = padding
+
+    def forward(self, x):
+        return F.pad(x, (self.padding, 0, self.padding, 0))
+
+
+def test_network_padding_once_against_torch():
+    rng = random.Random(3)
+    for _ in range(12):
+        size, c1, c2 = rng.randint(12, 30), rng.randint(1, 8), rng.randint(1, 8)
+        k1, k2, p1, p2, s2 = rng.randint(1, 5), rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 2), rng.randint(1, 2)
+        layers = f"conv {c1} {k1} padding={p1} | maxpool 2 | conv {c2} {k2} stride={s2} padding={p2} | fc 10"
+        result = solved("network", {"input": f"3x{size}x{size}", "layers": layers})
+        if result.error is not None:
+            continue
+        model = torch.nn.Sequential(_OneSide(p1), torch.nn.Conv2d(3, c1, k1), torch.nn.MaxPool2d(2), _OneSide(p2),
+                                    torch.nn.Conv2d(c1, c2, k2, stride=s2), torch.nn.Flatten(), torch.nn.LazyLinear(10))
+        x = torch.zeros(1, 3, size, size)
+        shapes = []
+        for layer in model:
+            x = layer(x)
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.MaxPool2d)):
+                shapes.append(list(x.shape[1:]))
+        answers, _ = _mistaken_answers(_mistake("network", "padding-once"), result)
+        assert [row["output"] for row in answers["layers"][:3]] == shapes
+        assert answers["totals"]["params"] == sum(p.numel() for p in model.parameters())

@@ -101,17 +101,6 @@ def _network_with(change):
     return modify
 
 
-def _halve_padding(layer: dict):
-    padding = layer.get("padding")
-    if padding is None or padding == 0:
-        return layer
-    values = padding if isinstance(padding, list) else [padding]
-    if not all(isinstance(p, int) and p % 2 == 0 for p in values):
-        return None  # P added once is P/2 on both sides only for an even P
-    layer["padding"] = [p // 2 for p in values] if isinstance(padding, list) else padding // 2
-    return layer
-
-
 def _set(key, value, types=None):
     def change(layer: dict):
         if key in layer and (types is None or layer["type"] in types):
@@ -136,27 +125,38 @@ def _transposed_as_conv(layer: dict):
 _SPATIAL_TYPES = ("conv", "convtranspose", "depthwise", "pointwise", "maxpool", "avgpool")
 
 
-def _network_layerwise(adjust):
+def _network_layerwise(adjust=None, narrow=None):
     """A network mistake in the output-size formula that no `given` can express: the network is
-    solved one layer at a time by the kind's own solve, each window layer's output changed by
-    `adjust(output)` and passed on as the next layer's input. A layer's MACs and FLOPs scale with
-    its number of outputs; its parameters do not depend on them."""
+    solved one layer at a time by the kind's own solve, and what a layer passes on is what the
+    mistaken student computes — its output changed by `adjust(size)`, or the layer solved on an
+    input narrowed by `narrow(layer, shape)` (H − P with padding P gives the H + P of a padding
+    added once). A layer's MACs and FLOPs scale with its number of outputs; its parameters do
+    not depend on them."""
     def recompute(result):
+        from ...inputs import parse_shape
         from . import solve_given
 
         first, layers = _network_layers(result)
-        if any(layer["type"] not in _SPATIAL_TYPES and layer.get("output") is not None for layer in layers) \
-                or any(layer["type"] == "separable" for layer in layers):
+        if result.given.get("layout") == "hwc" or any(layer["type"] == "separable" or layer.get("output") is not None
+                                                      for layer in layers):
             return None
         shape, rows, changed = first, [], False
         options = {k: v for k, v in result.given.items() if k not in ("input", "layers", "compare", "diagram")}
         for layer in layers:
-            answers = solve_given("network", {**options, "input": shape, "layers": [layer]},
+            solved_on = shape
+            if narrow is not None and layer["type"] in _SPATIAL_TYPES:
+                dims = parse_shape(shape, name="input")
+                narrowed = narrow(layer, dims)
+                if narrowed is None:
+                    return None
+                changed |= narrowed != dims
+                solved_on = "x".join(map(str, narrowed))
+            answers = solve_given("network", {**options, "input": solved_on, "layers": [layer]},
                                   decimals=result.decimals)
             if answers is None or len(answers["layers"]) != 1:
                 return None
             row = dict(answers["layers"][0])
-            if layer["type"] in _SPATIAL_TYPES and len(row["output"]) > 1:
+            if adjust is not None and layer["type"] in _SPATIAL_TYPES and len(row["output"]) > 1:
                 wrong = [row["output"][0]] + [adjust(size) for size in row["output"][1:]]
                 if min(wrong) < 1:
                     return None
@@ -172,6 +172,21 @@ def _network_layerwise(adjust):
         return {"layers": rows, "totals": totals}
 
     return recompute
+
+
+def _padding_once_input(layer: dict, dims: list):
+    """The input on which the right formula gives the output of a padding added once."""
+    padding = layer.get("padding", 0)
+    if padding in (0, "valid") or len(dims) < 2:
+        return dims
+    if layer["type"] == "convtranspose" or not (isinstance(padding, int) or (
+            isinstance(padding, list) and all(isinstance(p, int) for p in padding))):
+        return None  # `same`, `full`, or a transposed convolution: not this slip's formula
+    spatial = dims[1:]
+    pads = padding if isinstance(padding, list) else [padding] * len(spatial)
+    if len(pads) != len(spatial) or any(size - p < 1 for size, p in zip(spatial, pads)):
+        return None
+    return [dims[0]] + [size - p for size, p in zip(spatial, pads)]
 
 
 def _count(shape) -> int:
@@ -215,8 +230,8 @@ MISTAKES = [
                      "field": "layers[1].output"}),
     Mistake("padding-once", ("network",), "The padding was added once (H + P) instead of on both "
             "sides (H + 2P).", _NETWORK_SHAPES + r"|^totals\.(macs|flops|params|weights)$|^layers\[\d+\]\.\w+$",
-            modify=_network_with(_halve_padding),
-            example={"kind": "network", "given": {"input": "3x32x32", "layers": "conv 8 5 padding=2 | fc 10"},
+            recompute=_network_layerwise(narrow=_padding_once_input),
+            example={"kind": "network", "given": {"input": "3x32x32", "layers": "conv 8 5 padding=1 | fc 10"},
                      "field": "layers[1].output"}),
     Mistake("missing-plus-one", ("network",), "The + 1 of the output-size formula was forgotten (it "
             "counts the first window).", _NETWORK_SHAPES + r"|^totals\.\w+$|^layers\[\d+\]\.\w+$",
