@@ -21,7 +21,7 @@ import typer
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, BadInput, DlsolveError, did_you_mean
 
 TRAINING_COMMANDS = ("train", "generate", "gradcheck")
-FIXED_COMMANDS = ("solve", "check", "kinds", "new", "vary", "export", *TRAINING_COMMANDS)
+FIXED_COMMANDS = ("solve", "check", "grade", "mistakes", "kinds", "new", "vary", "export", *TRAINING_COMMANDS)
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -165,6 +165,13 @@ def _writing(path: Path, field: str = "-o"):
                        field=field) from None
 
 
+def _nothing_to_check(file_results) -> list:
+    """A file whose problems claim no answer is bad input: there is nothing to check (SPEC §9)."""
+    return [BadInput("nothing to check: no problem has an `answer:` block", file=r.file).detached()
+            for r in file_results if r.error is None and r.problems
+            and not any(p.claimed or p.error for p in r.problems)]
+
+
 def _exit_code(file_results) -> int:
     return max((r.exit_code for r in file_results), default=0)
 
@@ -258,21 +265,68 @@ def build_app(command: Optional[str]) -> typer.Typer:
 
         Example: dlsolve check problems/examples/exam-004-key-check.yaml
         """
-        from .check import check_problem
+        from .check import check_within
         from .render.check import render_check_json, render_check_text
 
-        results = _solve_paths(paths, only, decimals, _limits(time_limit, memory_limit))
-        reports = [check_problem(p) for r in results for p in r.problems if p.claimed or p.error]
-        file_errors = [r.error for r in results if r.error is not None]
+        limits = _limits(time_limit, memory_limit)
+        results = _solve_paths(paths, only, decimals, limits)
+        reports = check_within(limits, [p for r in results for p in r.problems if p.claimed or p.error])
+        empty = _nothing_to_check(results)
+        file_errors = [r.error for r in results if r.error is not None] + empty
         if format == CheckFormat.json:
             sys.stdout.write(render_check_json(reports, file_errors))
         else:
             render_check_text(_console(), reports, file_errors)
         code = max([_exit_code(results)] + [1 if r.verdict == "mismatch" else 0 for r in reports])
-        if any(r.verdict == "error" for r in reports):
+        if any(r.verdict == "error" for r in reports) or file_errors:
             code = max(code, EXIT_BAD_INPUT)
         _report_errors(results)
+        for error in empty:
+            typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code)
+
+    @app.command()
+    def grade(
+        key: Path = typer.Argument(..., help="The problem file with the right answers (and optional points:)."),
+        submissions: list[Path] = typer.Argument(..., help="Submission files or folders: {student, answers}."),
+        out: str = typer.Option("grades/", "-o", "--out-dir", metavar="DIR/",
+                                help="Folder for grades.csv, feedback/ and summary.md."),
+        decimals: Optional[int] = typer.Option(None, "--decimals", min=0, max=15, help=DECIMALS_HELP),
+        time_limit: float = _time_limit_option(),
+        memory_limit: int = _memory_limit_option(),
+    ) -> None:
+        """Grade a class's answers against a key: grades.csv, feedback per student, common mistakes.
+
+        Example: dlsolve grade exam.yaml submissions/ -o grades/
+        """
+        from .judge.grade import grade_class, write_grading
+
+        grading = grade_class(key, submissions, decimals=decimals, limits=_limits(time_limit, memory_limit))
+        with _writing(Path(out)):
+            written = write_grading(grading, Path(out))
+        for path in written:
+            typer.echo(f"wrote {path}", err=True)
+        for warning in grading.key_warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        for problem in grading.skipped:
+            typer.echo(f"skipped: {problem}", err=True)
+        typer.echo(f"{len(grading.students)} graded, {len(grading.skipped)} skipped", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT if grading.skipped or not grading.students else 0)
+
+    @app.command()
+    def mistakes(kind: Optional[str] = typer.Argument(None, help="Only this kind's mistakes.")) -> None:
+        """The catalogue of mistakes `check` recognises, with an example each and known coincidences.
+
+        Example: dlsolve mistakes conv-shape
+        """
+        from .judge.catalogue_view import describe_catalogue
+        from .render.mistakes import render_mistakes
+
+        if kind is not None:
+            from .registry import get_kind
+
+            get_kind(kind)  # an unknown kind gets its "did you mean"
+        render_mistakes(_console(), describe_catalogue(kind))
 
     @app.command()
     def kinds(kind: Optional[str] = typer.Argument(None, help="A kind to describe in full.")) -> None:

@@ -22,8 +22,8 @@ MAX_FILE_BYTES = 2_000_000
 MAX_YAML_NODES = 1_000_000
 
 PROBLEM_KEYS = ("id", "kind", "title", "notes", "given", "find", "decimals",
-                "round_intermediate", "answer", "vary")
-FILE_KEYS = ("title", "defaults", "problems")
+                "round_intermediate", "answer", "vary", "points")
+FILE_KEYS = ("title", "defaults", "problems", "grading")  # points and grading: `dlsolve grade`
 
 
 class LineMap:

@@ -12,6 +12,7 @@ from ..errors import BadInput
 from ..formula import Sym
 from ..inputs import KindInput, int_or_unknown
 from ..registry import register
+from ..rules import integer_rule, rule_text
 from ..steps import Formula, Solution
 from . import _conv_arith as arith
 
@@ -126,6 +127,12 @@ def _solve_stride(sol: Solution, given: ConvDesignInput) -> None:
             Formula(Sym("R", text="room", latex=r"\mathrm{room}"), _H + 2 * arith.P - arith.D * (arith.K - 1) - 1,
                     _bindings(given, P=padding)))
     found = _strides(span, wanted)
+    if wanted == 1:  # one window: every stride larger than the room it has works
+        rule = integer_rule([], span + 1)
+        sol.add(f"One output needs a stride larger than the room the window has ({span}): "
+                f"{rule_text(rule)}.", value=rule, answer="stride")
+        _forward(sol, given, span + 1, padding)
+        return
     if not found:
         reason = (f"no stride works: {wanted} outputs need (H_out − 1)·S ≤ {span} < H_out·S, "
                   "and no whole S satisfies both")

@@ -17,8 +17,9 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput, did_you_mean
 from ..formula import Sym
-from ..inputs import KindInput, is_symbol, is_unknown, int_or_unknown, parse_shape
+from ..inputs import MAX_SIZE, KindInput, is_symbol, is_unknown, int_or_unknown, parse_shape
 from ..registry import register
+from ..rules import integer_rule, rule_text
 from ..steps import Formula, Solution, Table
 from . import _conv_arith as arith
 
@@ -417,7 +418,10 @@ def _solve_unknowns(sol: Solution, given: ConvShapeInput, layout: Layout, settin
         if not solutions:
             raise BadInput(_no_solution_reason(given.op, spatial_unknowns, settings, wanted),
                            field=spatial_unknowns[0].field)
-        _report_solutions(sol, spatial_unknowns, solutions, ranges)
+        unbounded = _unbounded_tails(given, settings, spatial_unknowns, solutions, ranges, wanted)
+        if len(spatial_unknowns) == 1 and not unbounded[0] and solutions[-1][0] == ranges[0][-1]:
+            solutions += _beyond_bound(given, settings, spatial_unknowns[0], solutions, ranges[0][-1], wanted)
+        _report_solutions(sol, spatial_unknowns, solutions, ranges, unbounded)
         shown = solutions[:4]
         for values in shown:
             candidate = _assign(settings, spatial_unknowns, values)
@@ -494,7 +498,34 @@ def _equation_text(op: str, s: Setting, label: str, name: str, target: int, ceil
     return equation + "."
 
 
-def _report_solutions(sol: Solution, unknowns: list[Unknown], solutions: list[tuple], ranges) -> None:
+def _unbounded_tails(given: ConvShapeInput, settings: list[Setting], unknowns: list[Unknown],
+                     solutions: list[tuple], ranges, wanted: list[int]) -> list[bool]:
+    """For each unknown, whether its solutions go on forever: a solution at the search bound
+    that still fits with the value pushed to the largest size allowed (a stride larger than the
+    padded input always gives one window, however large)."""
+    tails = []
+    for index in range(len(unknowns)):
+        upper = ranges[index][-1]
+        at_bound = [values for values in solutions if values[index] == upper]
+        tails.append(any(_fits(given.op, _assign(settings, unknowns, values[:index] + (MAX_SIZE,)
+                                                 + values[index + 1:]), wanted, given.ceil_mode)
+                         for values in at_bound[:8]))
+    return tails
+
+
+def _beyond_bound(given: ConvShapeInput, settings: list[Setting], unknown: Unknown, solutions: list[tuple],
+                  bound: int, wanted: list[int]) -> list[tuple]:
+    """One unknown whose solutions reach the search bound but do not go on forever: the rest
+    of them, found by going on past the bound until one does not fit."""
+    more, value = [], bound + 1
+    while value <= MAX_SIZE and _fits(given.op, _assign(settings, [unknown], (value,)), wanted, given.ceil_mode):
+        more.append((value,))
+        value += 1
+    return more
+
+
+def _report_solutions(sol: Solution, unknowns: list[Unknown], solutions: list[tuple], ranges,
+                      unbounded: list[bool]) -> None:
     if len(unknowns) > 1:
         sol.add(f"Searching every integer combination gives {len(solutions)} solution"
                 f"{'s' if len(solutions) != 1 else ''}.",
@@ -503,11 +534,14 @@ def _report_solutions(sol: Solution, unknowns: list[Unknown], solutions: list[tu
     for index, unknown in enumerate(unknowns):
         found = sorted({values[index] for values in solutions})
         upper = ranges[index][-1]
-        if upper in found and len(found) > 1:
-            sol.note(f"Every {unknown.label} from {_first_of_tail(found, upper)} upward gives the same "
-                     f"output (the window always fits once); the list stops at the search bound {upper}.")
-        value = found[0] if len(found) == 1 else found
         name = unknown.field if unknown.dim is None else unknown.label
+        if unbounded[index]:
+            rule = integer_rule(found, _first_of_tail(found, upper))
+            sol.add(f"Every {unknown.label} from {_first_of_tail(found, upper)} upward gives the same "
+                    f"output (the window always fits once): infinitely many solutions, "
+                    f"{rule_text(rule)}.", value=rule, answer=name)
+            continue
+        value = found[0] if len(found) == 1 else found
         text = (f"The only integer solution: {unknown.label} = {found[0]}." if len(found) == 1 else
                 f"All integer solutions for {unknown.label}: {', '.join(map(str, found[:30]))}"
                 f"{', …' if len(found) > 30 else ''} (with stride > 1 the floor makes several work).")

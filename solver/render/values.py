@@ -66,6 +66,10 @@ def text(value: Any, decimals: int) -> str:
             return "[" + "; ".join(text(row[0], decimals) for row in value) + "]"  # a column vector
         return "[" + ", ".join(text(v, decimals) for v in value) + "]"
     if isinstance(value, dict):
+        from ..rules import is_rule, rule_text
+
+        if is_rule(value):  # an infinite solution set
+            return rule_text(value)
         return "{" + ", ".join(f"{k}: {text(v, decimals)}" for k, v in value.items()) + "}"
     if value is None:
         return "—"
@@ -111,6 +115,10 @@ def latex(value: Any, decimals: int) -> str:
     if value is None:
         return r"\text{—}"
     if isinstance(value, dict):
+        from ..rules import is_rule, rule_text
+
+        if is_rule(value):
+            return r"\text{" + rule_text(value).replace("≥", r"$\geq$").replace("…", r"\ldots") + "}"
         return r"\left\{" + ", ".join(rf"\text{{{k}}}: {latex(v, decimals)}" for k, v in value.items()) + r"\right\}"
     if isinstance(value, list):
         d = depth(value)

@@ -120,7 +120,8 @@ problems:
     problems = {p["id"]: p for p in json.loads(result.stdout)["problems"]}
     assert problems["right"]["verdict"] == "match"
     assert problems["wrong"]["verdict"] == "mismatch"
-    assert problems["wrong"]["mismatches"] == [{"field": "output", "index": 1, "claimed": 4, "computed": 5}]
+    assert problems["wrong"]["mismatches"] == [{"field": "output", "index": 1, "claimed": 4, "computed": 5,
+                                               "diagnosis": []}]
     text = run("check", str(claims))
     assert "MISMATCH" in text.stdout and text.returncode == 1
 

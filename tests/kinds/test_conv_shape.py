@@ -7,6 +7,8 @@ import random
 
 import pytest
 
+from solver.rules import in_rule, is_rule
+
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
@@ -130,8 +132,12 @@ def test_every_inverse_solution_checked_forward(field):
         truth = given[field]
         given[field] = "?"
         answer = conv_shape(**given)[field]
-        solutions = answer if isinstance(answer, list) else [answer]
-        assert truth in solutions or (field == "stride" and max(solutions) < truth), (given, solutions)
+        if is_rule(answer):  # every value from min on (a stride past the room, any dilation of a
+            assert in_rule(answer, truth), (given, answer)  # 1-wide kernel): far members checked too
+            solutions = answer["listed"] + [truth, 50 * answer["min"] + 3]
+        else:
+            solutions = answer if isinstance(answer, list) else [answer]
+            assert truth in solutions, (given, solutions)
         for value in solutions:
             candidate = {**given, field: value}
             got = torch_conv_shape("conv", 3, sizes, candidate["kernel"], candidate["stride"],
@@ -198,6 +204,15 @@ def test_several_stride_solutions_are_all_listed():
     # 11 wide, kernel 3: strides 5, 6, 7 and 8 all give 2 outputs (the floor absorbs the rest).
     answer = conv_shape(input=11, kernel=3, output=2, stride="?")["stride"]
     assert answer == [s for s in range(1, 12) if (11 - 3) // s + 1 == 2]
+
+
+def test_unbounded_strides_are_a_rule_and_bounded_ones_a_full_list():
+    # One output from 32 with kernel 3: every stride above the 29 pixels of room works.
+    assert conv_shape(input=32, kernel=3, output=1, stride="?")["stride"] == {
+        "min": 30, "max": None, "listed": [30, 31, 32, 33, 34]}
+    # Two outputs with padding 10: strides 14…27, more than the first search bound holds.
+    answer = conv_shape(input=10, kernel=3, padding=10, output=2, stride="?")["stride"]
+    assert answer == [s for s in range(1, 200) if torch_conv_shape("conv", 1, [10], 3, s, 10, 1, 1)[1:] == [2]]
 
 
 def test_ceil_mode_last_window_rule():

@@ -122,6 +122,7 @@ def _networks() -> dict:
                            nn.LazyLinear(10)], {"layout": "hwc", "rf": True}),
         "course/001-mandatory-assignment.yaml::1ab-lenet-28x28": (*lenet(28), {}),
         "course/001-mandatory-assignment.yaml::1ab-lenet-32x32": (*lenet(32), {}),
+        "examples/check-equivalent-forms.yaml::lenet-params": (*lenet(32), {}),
         "course/002-cnn-rnn-theory.yaml::1.1c-i-conv1d-shape": ((2, 5), [nn.Conv1d(2, 1, 3, 2, bias=False)], {}),
         "course/004-final-exam.yaml::1a-i-mlp-params": ((2,), [nn.Linear(2, 5), nn.Linear(5, 5)], {}),
         "course/004-final-exam.yaml::3a-network-unknowns":

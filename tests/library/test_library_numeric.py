@@ -201,6 +201,12 @@ def test_conv_shape_problems(library, key):
     elif _unknown_fields(problem.given):
         expected = _search_unknowns(problem)
         for name, value in expected.items():
+            if isinstance(problem.answers[name], dict):  # infinitely many: every value from min on
+                rule = problem.answers[name]
+                far = oracle.conv_shape_numeric(problem.given, **{name: 100 * rule["min"] + 7})
+                assert rule["min"] == value[0] and value == list(range(value[0], value[-1] + 1)), (rule, value)
+                assert far == expected["output"], (rule, far)
+                continue
             assert problem.answers[name] == value, (name, problem.answers[name], value)
     else:
         assert problem.answers["output"] == oracle.conv_shape_numeric(problem.given)
@@ -235,6 +241,8 @@ def test_conv_design_problems(library, key):
     solutions = [v for v in range(start, size + kernel + 2) if output_with(v) == [wanted]]
     if not solutions:
         assert isinstance(answers[field], str) and answers[field], "an explanation why none exists"
+    elif isinstance(answers[field], dict):  # an unbounded set: every stride from min on
+        assert solutions[-1] == size + kernel + 1 and answers[field]["min"] == solutions[0]
     else:
         assert answers[field] == (solutions[0] if len(solutions) == 1 else solutions)
 
