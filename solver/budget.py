@@ -34,6 +34,7 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -61,6 +62,7 @@ class OverBudget:
 
 
 _HEADER = struct.Struct("!Q")
+_UNSENDABLE = object()  # the worker's answer could not be pickled
 
 
 def run_within(limits: Limits | None, items: Sequence[T], work: Callable[[T], R],
@@ -78,6 +80,8 @@ def run_within(limits: Limits | None, items: Sequence[T], work: Callable[[T], R]
         try:
             for index in range(start, len(items)):
                 outcome = worker.next_result(limits.seconds)
+                if outcome is _UNSENDABLE:  # finished within its budget, so safe to redo here
+                    outcome = work(items[index])
                 if isinstance(outcome, OverBudget):
                     start = index + 1
                     yield outcome
@@ -118,12 +122,14 @@ class _Worker:
         payload = self._read(length, deadline + seconds)  # a large answer may take a moment to arrive
         if payload is None:
             return self._failure(seconds)
-        kind, value, added = pickle.loads(payload)
+        kind, value, added = _loads(payload)
         for registry, entries in zip(self.registries, added):
             for key, entry in entries.items():
                 registry.setdefault(key, entry)
         if kind in ("memory", "error"):
             return OverBudget(kind, value)
+        if kind == "unsendable":
+            return _UNSENDABLE
         return value
 
     def _read(self, size: int, deadline: float) -> bytes | None:
@@ -193,7 +199,11 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
                     value = work(item)
                     added = [{key: registry[key] for key in registry if key not in seen}
                              for registry, seen in zip(registries, known)]
-                    payload = _dumps(("result", value, added))
+                    try:
+                        payload = _dumps(("result", value, added))
+                    except (RecursionError, pickle.PicklingError, TypeError, AttributeError) as exc:
+                        # It was done within budget but cannot travel: the parent redoes it.
+                        payload = _dumps(("unsendable", f"{type(exc).__name__}: {exc}", []))
                     for registry, seen in zip(registries, known):
                         seen.update(registry)
                 except MemoryError:
@@ -210,10 +220,31 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
         os._exit(code)
 
 
+# Worked answers can nest deeply (a total summed over a hundred layers is a formula tree that
+# deep), and pickling recurses once per level: both ends allow this many levels.
+PICKLE_DEPTH = 20_000
+
+
 def _dumps(value) -> bytes:
     buffer = io.BytesIO()
-    _CodePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    with _recursion_limit(PICKLE_DEPTH):
+        _CodePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     return buffer.getvalue()
+
+
+def _loads(payload: bytes):
+    with _recursion_limit(PICKLE_DEPTH):
+        return pickle.loads(payload)
+
+
+@contextmanager
+def _recursion_limit(depth: int):
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, depth))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 class _CodePickler(pickle.Pickler):

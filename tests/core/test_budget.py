@@ -112,10 +112,24 @@ def test_over_budget_reports_which_limit():
     assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "time"
 
 
-def test_an_answer_that_cannot_be_sent_back_is_an_internal_error_not_a_budget():
+def test_an_answer_that_cannot_travel_is_redone_here_after_finishing_within_budget():
+    import os
     import threading
 
-    outcomes = list(run_within(Limits(seconds=5), [0, 1], lambda item: threading.Lock() if item else "ok"))
-    assert outcomes[0] == "ok"
-    assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "error"
-    assert "pickle" in outcomes[1].message
+    def work(item):
+        return (os.getpid(), threading.Lock()) if item else (os.getpid(), "ok")
+
+    first, second = list(run_within(Limits(seconds=5), [0, 1], work))
+    assert first[1] == "ok" and first[0] != os.getpid()  # sent back from the worker
+    assert second[0] == os.getpid() and isinstance(second[1], type(threading.Lock()))  # redone here
+
+
+def test_a_worker_that_raises_is_an_internal_error_for_that_item_only():
+    def work(item):
+        if item == 1:
+            raise ValueError("a bug")
+        return item
+
+    outcomes = list(run_within(Limits(seconds=5), [0, 1, 2], work))
+    assert outcomes[0] == 0 and outcomes[2] == 2
+    assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "error" and "a bug" in outcomes[1].message
