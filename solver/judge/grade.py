@@ -315,7 +315,7 @@ def summary_markdown(grading: Grading) -> str:
                   "|---|---|---|---|---|---|"]
         mistakes: Counter = Counter()
         for a in asked:
-            marks = [m for s in grading.students for m in s.marks if m.asked is a]
+            marks = [m for s in grading.students for m in s.marks if m.asked == a]  # equal, not identical: a mark may come back from a budget worker
             tally = Counter(m.verdict for m in marks)
             average = sum(m.earned for m in marks) / len(marks) if marks else 0.0
             lines.append(f"| {a.answer} | {tally['match']} | {tally['follows']} | {tally['mismatch']} | "

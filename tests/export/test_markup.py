@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from html.parser import HTMLParser
 
-from conftest import run_export
+from export_helpers import run_export
 from solver.export.markup import clean_html, moodle_html, qti_elements
 
 HOSTILE = """\

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import EXAM, VARIED, flat, run_export
+from export_helpers import EXAM, VARIED, flat, run_export
 
 # {weight:TYPE:answers}: what Moodle's cloze (multianswer) importer reads, written from its
 # documentation: answers separated by ~, each [=|%n%]text[:tolerance][#feedback], \ escapes.

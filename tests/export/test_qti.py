@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 
-from conftest import EXAM, VARIED, run_export
+from export_helpers import EXAM, VARIED, run_export
 from test_moodle import expected_boxes, key_of
 
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
