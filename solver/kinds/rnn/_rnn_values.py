@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import BadInput
-from ..formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
+from ...errors import BadInput
+from ...formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)

@@ -9,8 +9,8 @@ An output layer y = g(Vᵀh + c) is optional; without it the loss acts on h(t) d
 
 from __future__ import annotations
 
-from ..formula import Sym, call, hadamard
-from ..steps import Solution
+from ...formula import Sym, call, hadamard
+from ...steps import Solution
 from . import _rnn_common as common
 from . import _rnn_values as rv
 from ._rnn_common import DJ_DH, H, X, Setup, Worksheet

@@ -13,9 +13,9 @@ Answer names: one layer keeps `h{t}` (`c{t}`) for the forward direction and adds
 
 from __future__ import annotations
 
-from ..context import Context
-from ..errors import BadInput
-from ..steps import Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...steps import Solution, Table
 from . import _rnn_common as common
 from ._rnn_common import H, Worksheet
 
@@ -72,7 +72,7 @@ ARROWS = {"forward": ("→", r"\overrightarrow"), "backward": ("←", r"\overlef
 def _marked(expr, arrow: tuple[str, str]):
     """The formula with every weight and state of one direction written with its arrow (h←(3),
     U←); names, and so the bound values, stay as they are. The input x(t) is shared."""
-    from ..formula import Op, Sym
+    from ...formula import Op, Sym
 
     if isinstance(expr, Sym):
         if expr.name.startswith("x["):

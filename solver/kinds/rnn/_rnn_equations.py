@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..errors import BadInput
-from ..formula import Expr, Num, Sym, call, hadamard
+from ...errors import BadInput
+from ...formula import Expr, Num, Sym, call, hadamard
 from . import _rnn_values as rv
 
 PREVIOUS = "_prev"
@@ -239,7 +239,7 @@ def _number(value):
 
 
 def text_of(expr: Expr) -> str:
-    from ..formula import to_text
+    from ...formula import to_text
 
     return to_text(expr)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..formula import Expr, Num, Op, Sym, call, define_function, evaluate, hadamard, total
+from ...formula import Expr, Num, Op, Sym, call, define_function, evaluate, hadamard, total
 from . import _rnn_values as rv
 from ._rnn_common import Worksheet, grad_sym, sum_expr, zero_step
 
@@ -25,7 +25,7 @@ def _np_sign(x):
 
 
 def _define_sign() -> None:
-    from ..formula import FUNCTIONS, Function
+    from ...formula import FUNCTIONS, Function
 
     if "rnn_sign" not in FUNCTIONS:
         define_function("rnn_sign", Function("sign", r"\operatorname{sign}",

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..errors import BadInput
-from ..inputs import KindInput, matrix_shape
-from ..registry import register
-from ..steps import Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...inputs import KindInput, matrix_shape
+from ...registry import register
+from ...steps import Solution, Table
 from . import _rnn_values as rv
 
 CELLS = ("elman", "jordan", "lstm", "gru", "custom")

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Expr, Op, Sym
-from ..steps import Formula, Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Expr, Op, Sym
+from ...steps import Formula, Solution, Table
 from . import _rnn_values as rv
 
 SUBSTITUTE_LIMIT = 48  # numbers written into one formula before only the result is shown

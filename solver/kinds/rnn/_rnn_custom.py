@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Sym
-from ..inputs import matrix_shape, parse_shape
-from ..steps import Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Sym
+from ...inputs import matrix_shape, parse_shape
+from ...steps import Solution, Table
 from . import _rnn_values as rv
 from ._rnn_equations import (INPUT, PREVIOUS, STATE_FIELDS, Cell, Converted, Converter, Equation,
                              shape_text, text_of)
@@ -141,7 +141,7 @@ def _parameter_values(given) -> dict[str, tuple[Any, tuple]]:
 
 
 def _parse_all(cell: Cell, pairs: list[tuple[Equation, str]]) -> None:
-    from ..parse import parse_expression
+    from ...parse import parse_expression
 
     defined = [eq.name for eq, _ in pairs]
     names = set(cell.shapes) | set(defined) | {INPUT} | {n + PREVIOUS for n in defined}
@@ -356,7 +356,7 @@ def output_quantity(cell: Cell) -> str:
 
 
 def _loss(ws, cell: Cell, loss: str, targets: list, output: str, answer: bool = True) -> float:
-    from ..formula import Sym as Symbol
+    from ...formula import Sym as Symbol
     from ._rnn_common import sum_expr
 
     size = cell.shapes[output][0]

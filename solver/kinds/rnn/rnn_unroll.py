@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..formula import Sym
-from ..inputs import KindInput, figure_file_name
-from ..registry import register
-from ..steps import Diagram, Figure, Formula, Solution
+from ...context import Context
+from ...formula import Sym
+from ...inputs import KindInput, figure_file_name
+from ...registry import register
+from ...steps import Diagram, Figure, Formula, Solution
 
 PICTURE_SUFFIXES = (".svg", ".png")
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..formula import Expr, Num, Op, Sym, call, hadamard, to_text
-from ..numbers import format_number
-from ..steps import Diagram
+from ...formula import Expr, Num, Op, Sym, call, hadamard, to_text
+from ...numbers import format_number
+from ...steps import Diagram
 from . import _rnn_values as rv
 
 _OPERATOR_LABELS = {"+": "+", "-": "−", "*": "×", "/": "÷", "⊙": "⊙", "@": "·", "neg": "−", "^": "^"}
@@ -75,7 +75,7 @@ class Graph:
         if expr.op == "+":
             return self.operation("+", [self.expression(a) for a in _flatten_sum(expr)])
         if expr.op.startswith("call:"):
-            from ..formula import FUNCTIONS
+            from ...formula import FUNCTIONS
 
             return self.operation(FUNCTIONS[expr.op[5:]].text, [self.expression(a) for a in expr.args])
         if expr.op == "neg":

@@ -7,8 +7,8 @@ with s = h (Elman) or s = y (Jordan); `weights: out_in` writes U x instead of Uá
 
 from __future__ import annotations
 
-from ..formula import Sym
-from ..steps import Solution
+from ...formula import Sym
+from ...steps import Solution
 from . import _rnn_common as common
 from . import _rnn_values as rv
 from ._rnn_common import DJ_DH, DELTA_Y, H, U_Y, X, Y, Setup, Worksheet
