@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from solver.kinds import derive as derive_kind  # noqa: E402
+from solver.kinds.derive import derive as derive_kind  # noqa: E402
 from solver.steps import Solution  # noqa: E402
 
 INSTANCES = 50
@@ -27,7 +27,7 @@ def run(template: str, sizes: dict, seed: int, **options):
     """Solve one template on the instance drawn from `seed`; (solution, derivation)."""
     given = derive_kind.DeriveInput(template=template, sizes=sizes, seed=seed, **options)
     info = derive_kind.TEMPLATES[given.template]
-    module = importlib.import_module(f"solver.kinds.{info.module}")
+    module = importlib.import_module(f"solver.kinds.derive.{info.module}")
     sol = Solution()
     der = getattr(module, info.function)(sol, given, derive_kind._template_sizes(given, info),
                                          np.random.default_rng(seed))

@@ -6,8 +6,8 @@ Indices count from 1 as the course writes them; the layer is a cross-correlation
 
 from __future__ import annotations
 
-from ..errors import BadInput
-from ..formula import Expr, Num, Sym, floor, to_latex, to_text
+from ...errors import BadInput
+from ...formula import Expr, Num, Sym, floor, to_latex, to_text
 from ._derive_common import (ONE, Derivation, Size, index_sum, index_view, instance_text,
                              number_size, numerical_gradient, numerical_jacobian, size_sym, sym, to_plain)
 
@@ -142,7 +142,7 @@ def _show_output_length(der: Derivation, L: Size, k: Size, s: Size, L_out: Size)
 
 
 def _substituted(expr: Expr, bindings: dict) -> Expr:
-    from ..formula import Op
+    from ...formula import Op
 
     if isinstance(expr, Sym) and expr.name in bindings:
         return Num(bindings[expr.name])

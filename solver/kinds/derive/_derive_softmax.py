@@ -4,7 +4,7 @@ binary cross-entropy. Row vectors as the course writes them (x is 1 × N, f₁ =
 
 from __future__ import annotations
 
-from ..formula import call, hadamard
+from ...formula import call, hadamard
 from ._derive_common import (ONE, Derivation, element, element_partial, fn, group, index_sum,
                              index_view, instance_text, kronecker, numerical_gradient,
                              numerical_jacobian, one_hot, partial, sigmoid, sym)

@@ -5,7 +5,7 @@ compared with finite differences at random points."""
 
 from __future__ import annotations
 
-from ..formula import Expr, Num, Op, Sym, call
+from ...formula import Expr, Num, Op, Sym, call
 from ._derive_common import Derivation, group
 
 u = Sym("u")
@@ -50,7 +50,7 @@ def _confirm_symbolically(name, output, definition, chain, via_output) -> str:
     """Every written form equals sympy's derivative of the definition (a failure is a bug)."""
     import sympy
 
-    from ..parse import make_symbol
+    from ...parse import make_symbol
 
     if name not in _CONFIRMED:
         u_sym = make_symbol("u")

@@ -3,7 +3,7 @@ and one step of an LSTM cell backwards. Column vectors: x[t] ∈ ℝⁿ, h[t] �
 
 from __future__ import annotations
 
-from ..formula import Sym, call, hadamard
+from ...formula import Sym, call, hadamard
 from ._derive_common import (ONE, THIN, Derivation, fn, group, index_view, instance_text, matrix,
                              numerical_gradient, numerical_jacobian, sigmoid, transposed)
 

@@ -4,7 +4,7 @@ square error J = (d − y)ᵀ(d − y), optionally plus the L2 penalty β‖W‖
 
 from __future__ import annotations
 
-from ..formula import Num, Sym
+from ...formula import Num, Sym
 from ._derive_common import (ONE, Derivation, const, element, element_partial, fn, index_sum,
                              index_view, instance_text, numerical_gradient, sym)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..formula import Expr, Function, Num, Op, Sym, call, define_function, evaluate, to_latex, to_text
-from ..steps import Solution, Symbolic, Table
+from ...formula import Expr, Function, Num, Op, Sym, call, define_function, evaluate, to_latex, to_text
+from ...steps import Solution, Symbolic, Table
 
 # Relative difference between a derived result and finite differences that counts as agreement.
 # Central differences in float64 with a step of 1e-6 are good to about 1e-9 here.

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BadInput
-from ..formula import Sym
-from ..steps import Symbolic, Table
+from ...errors import BadInput
+from ...formula import Sym
+from ...steps import Symbolic, Table
 from ._derive_common import Derivation
 
 MAX_ELEMENTS = 100  # partial derivatives per problem: sympy work grows with each one
@@ -100,7 +100,7 @@ def parse_wrt(wrt) -> list[Variable]:
 
 
 def _shape(name: str, size) -> tuple[int, ...]:
-    from ..inputs import parse_shape
+    from ...inputs import parse_shape
 
     if not _NAME.match(name):
         raise BadInput(f"{name!r} is not a variable name", field="wrt")
@@ -117,7 +117,7 @@ def _shape(name: str, size) -> tuple[int, ...]:
 
 
 def _variable(name: str, shape: tuple[int, ...]) -> Variable:
-    from ..parse import make_symbol
+    from ...parse import make_symbol
 
     if not shape:
         return Variable(name, shape, [make_symbol(name)])
@@ -135,7 +135,7 @@ def _variable(name: str, shape: tuple[int, ...]) -> Variable:
 def derive_expression(sol, given) -> None:
     import sympy
 
-    from ..parse import parse_expression
+    from ...parse import parse_expression
 
     expr = parse_expression(given.expression, field="expression")
     variables = parse_wrt(given.wrt)
@@ -470,7 +470,7 @@ def _explicit(values: list) -> Form:
 def _evaluate_at(sol, expr, variables, derivatives, at: dict, numerator: bool) -> None:
     import sympy
 
-    from ..parse import make_symbol
+    from ...parse import make_symbol
 
     needed = sorted({str(s) for s in expr.free_symbols})
     missing = [name for name in needed if name not in at]
@@ -504,7 +504,7 @@ def _number(value):
 def _verify(der: Derivation, expr, variables, derivatives, seed: int) -> None:
     import numpy as np
 
-    from ..parse import compile_numeric
+    from ...parse import compile_numeric
 
     names = sorted({str(s) for s in expr.free_symbols} | {e.name for v in variables for e in v.elements})
     function = compile_numeric(expr, names)

@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..errors import BadInput, did_you_mean
-from ..inputs import KindInput, is_symbol
-from ..registry import register
-from ..steps import Solution
+from ...context import Context
+from ...errors import BadInput, did_you_mean
+from ...inputs import KindInput, is_symbol
+from ...registry import register
+from ...steps import Solution
 
 
 @dataclass(frozen=True)
