@@ -10,9 +10,9 @@ sympy and collected into matrix form where a pattern is found.
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -26,8 +26,6 @@ from ...steps import Solution
 
 @dataclass(frozen=True)
 class Template:
-    module: str  # helper module under solver/kinds holding the derivation
-    function: str
     summary: str
     sizes: dict[str, int] = field(default_factory=dict)  # size name -> value of the check instance
     options: frozenset[str] = frozenset()  # optional `given` fields the template uses
@@ -35,35 +33,28 @@ class Template:
 
 TEMPLATES: dict[str, Template] = {
     "softmax-cross-entropy": Template(
-        "_derive_softmax", "softmax_cross_entropy",
         "∂E/∂f₂ = o − y for E = −Σ y log o, o = softmax(f₂)", {"K": 5}),
     "sigmoid-mlp-input-gradient": Template(
-        "_derive_softmax", "sigmoid_mlp_input_gradient",
         "∂E/∂x (and every weight) of f₁ = xW₁ + b₁, a = σ(f₁), f₂ = aW₂ + b₂, softmax + cross-entropy",
         {"N": 4, "M": 3, "K": 5}),
     "linear-square-error": Template(
-        "_derive_linear", "linear_square_error",
         "∇y J, ∇W J, ∇b J of y = Wᵀx + b, J = (d − y)ᵀ(d − y) (+ β‖W‖² with l2)",
         {"n": 3, "K": 2}, frozenset({"l2", "layout", "weights"})),
     "conv1d-gradients": Template(
-        "_derive_conv1d", "conv1d_gradients",
         "1-D convolution, C channels, length L, one filter of width k, stride s: output, ∂f/∂W, ∂f/∂x, "
         "∂ℓ/∂W, ∂ℓ/∂x", {"C": 2, "L": 7, "k": 3, "s": 2}),
     "gated-rnn": Template(
-        "_derive_rnn", "gated_rnn",
         "c[t] = σ(W_c x[t] + W_h h[t−1]), h[t] = c[t] ⊙ h[t−1] + (1 − c[t]) ⊙ W_x x[t]: ∂ℓ/∂W_x "
         "through time", {"n": 3, "m": 4, "K": 4}),
     "lstm-cell": Template(
-        "_derive_rnn", "lstm_cell",
         "one LSTM step backwards: gate, cell and weight gradients from ∂ℓ/∂h[t] and ∂ℓ/∂c[t]",
         {"n": 3, "m": 4}),
     "logistic-bce": Template(
-        "_derive_softmax", "logistic_bce",
         "y = σ(wᵀx + b), J = −[d log y + (1 − d) log(1 − y)]: ∂J/∂u = y − d", {"n": 3}),
     "sigmoid-derivative": Template(
-        "_derive_activation", "sigmoid_derivative", "σ′(u) = σ(u)(1 − σ(u)) = y(1 − y)"),
+        "σ′(u) = σ(u)(1 − σ(u)) = y(1 − y)"),
     "tanh-derivative": Template(
-        "_derive_activation", "tanh_derivative", "tanh′(u) = 1 − tanh²(u) = 1 − h²"),
+        "tanh′(u) = 1 − tanh²(u) = 1 − h²"),
 }
 ALIASES = {"softmax-ce": "softmax-cross-entropy", "sigmoid-mlp": "sigmoid-mlp-input-gradient",
            "linear-neuron": "linear-square-error", "conv1d": "conv1d-gradients", "lstm": "lstm-cell",
@@ -235,6 +226,25 @@ def solve(given: DeriveInput, ctx: Context) -> Solution:
     template = TEMPLATES[given.template]
     _reject_unused(given, tuple(template.options) + ("sizes",), f"template {given.template}")
     sizes = _template_sizes(given, template)
-    module = importlib.import_module(f"{__package__}.{template.module}")
-    getattr(module, template.function)(sol, given, sizes, np.random.default_rng(given.seed))
+    derivation(given.template)(sol, given, sizes, np.random.default_rng(given.seed))
     return sol
+
+
+def derivation(template: str) -> Callable:
+    """The function that writes a template's derivation: `(sol, given, sizes, rng) -> Derivation`.
+
+    The template modules are imported here, when a template runs, not when the kind is listed
+    or a problem is validated."""
+    from . import _derive_activation, _derive_conv1d, _derive_linear, _derive_rnn, _derive_softmax
+
+    return {
+        "softmax-cross-entropy": _derive_softmax.softmax_cross_entropy,
+        "sigmoid-mlp-input-gradient": _derive_softmax.sigmoid_mlp_input_gradient,
+        "linear-square-error": _derive_linear.linear_square_error,
+        "conv1d-gradients": _derive_conv1d.conv1d_gradients,
+        "gated-rnn": _derive_rnn.gated_rnn,
+        "lstm-cell": _derive_rnn.lstm_cell,
+        "logistic-bce": _derive_softmax.logistic_bce,
+        "sigmoid-derivative": _derive_activation.sigmoid_derivative,
+        "tanh-derivative": _derive_activation.tanh_derivative,
+    }[template]
