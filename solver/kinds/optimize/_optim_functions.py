@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from ..errors import BadInput
-from ..parse import make_symbol, parse_expression
+from ...errors import BadInput
+from ...parse import make_symbol, parse_expression
 
 PRESET_NAMES = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh",
                 "rosenbrock", "himmelblau", "booth", "beale", "sphere")

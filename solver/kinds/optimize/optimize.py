@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..errors import BadInput
-from ..registry import register
-from ..steps import Figure, Formula, Solution, Symbolic, Table
-from ..inputs import KindInput
+from ...context import Context
+from ...errors import BadInput
+from ...registry import register
+from ...steps import Figure, Formula, Solution, Symbolic, Table
+from ...inputs import KindInput
 
 METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 _METHOD_ALIASES = {"sgd": "gd", "gradient-descent": "gd", "gradient_descent": "gd", "descent": "gd",
@@ -396,7 +396,7 @@ def _apply_updates(sol, ctx, updates, bindings: dict, show: bool, where: str, t:
 
 
 def _symbol_names(expr) -> set[str]:
-    from ..formula import Op, Sym
+    from ...formula import Op, Sym
 
     if isinstance(expr, Sym):
         return {expr.name}
