@@ -285,7 +285,7 @@ class Planner:
 
 def _equations(spec: LayerSpec, shape: Shape, planner: Planner, names: list[str]) -> list[str]:
     """`49 = ⌊(55 + 2·0 − 1·(F1 − 1) − 1)/1⌋ + 1` for each spatial dimension of a conv/pool layer."""
-    from . import _conv_arith as arith
+    from .conv import _conv_arith as arith
 
     target = list(spec.output)
     spatial = target

@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Sym
-from ..inputs import KindInput, int_or_unknown
-from ..registry import register
-from ..steps import Formula, Solution
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Sym
+from ...inputs import KindInput, int_or_unknown
+from ...registry import register
+from ...steps import Formula, Solution
 from . import _conv_arith as arith
 
 _OUT = Sym("H_out", text="H_out", latex=r"H_{\mathrm{out}}")

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from ..context import Context
-from ..errors import BadInput, did_you_mean
-from ..formula import Sym
-from ..inputs import KindInput, is_symbol, is_unknown, int_or_unknown, parse_shape
-from ..registry import register
-from ..steps import Formula, Solution, Table
+from ...context import Context
+from ...errors import BadInput, did_you_mean
+from ...formula import Sym
+from ...inputs import KindInput, is_symbol, is_unknown, int_or_unknown, parse_shape
+from ...registry import register
+from ...steps import Formula, Solution, Table
 from . import _conv_arith as arith
 
 _OPS = {
@@ -528,7 +528,7 @@ def _no_solution_reason(op: str, unknowns: list[Unknown], settings: list[Setting
 def _solve_symbolic(sol: Solution, given: ConvShapeInput, layout: Layout, settings: list[Setting]) -> None:
     import sympy
 
-    from ..steps import Symbolic
+    from ...steps import Symbolic
 
     def sym(value):
         return sympy.Symbol(value) if isinstance(value, str) else sympy.Integer(value)

@@ -8,7 +8,7 @@ start in the right padding; "same" is TF/Keras SAME: ⌈H/S⌉ with the odd pixe
 
 from __future__ import annotations
 
-from ..formula import Expr, Sym, ceil, floor
+from ...formula import Expr, Sym, ceil, floor
 
 K = Sym("K")
 P = Sym("P")
