@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from .conv import _conv_arith as arith
+from ..conv import _conv_arith as arith
 from ._network_grammar import LayerSpec
 
 CONV_TYPES = ("conv", "convtranspose", "depthwise", "pointwise")

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BadInput, did_you_mean
-from ..inputs import is_symbol, is_unknown, int_or_unknown, parse_shape
+from ...errors import BadInput, did_you_mean
+from ...inputs import is_symbol, is_unknown, int_or_unknown, parse_shape
 
 # --- layer types -----------------------------------------------------------------------------
 

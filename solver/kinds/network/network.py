@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Sym
-from ..inputs import KindInput, figure_file_name, parse_shape
-from ..registry import register
-from ..steps import Formula, Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Sym
+from ...inputs import KindInput, figure_file_name, parse_shape
+from ...registry import register
+from ...steps import Formula, Solution, Table
 from ._network_grammar import LayerSpec, parse_layers
 from ._network_layers import Analyst, Options, Row
 from ._network_plan import Planner
@@ -293,7 +293,7 @@ def _separable_pair(first: list[Row], second: list[Row]):
 
 
 def _diagram(sol: Solution, given: NetworkInput, shape: Shape, rows: list[Row]) -> None:
-    from ..steps import Figure
+    from ...steps import Figure
     from ._network_diagram import draw_network
 
     draw = partial(draw_network, shape=shape, rows=rows, layout=given.layout)

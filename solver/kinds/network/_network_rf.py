@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..formula import Sym
-from ..steps import Formula, Solution
+from ...formula import Sym
+from ...steps import Formula, Solution
 
 R_IN = Sym("r_in")
 J_IN = Sym("j_in")

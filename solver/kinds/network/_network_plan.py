@@ -14,10 +14,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BadInput
-from ..formula import Sym, floor, to_text
-from ..inputs import is_symbol, is_unknown
-from ..steps import Formula, Solution
+from ...errors import BadInput
+from ...formula import Sym, floor, to_text
+from ...inputs import is_symbol, is_unknown
+from ...steps import Formula, Solution
 from ._network_grammar import PADDING_WORDS, LayerSpec
 from ._network_shapes import (CONV_TYPES, POOL_TYPES, Layer, LayerError, Shape, expand, forward, input_size,
                               matches, wanted_channels)
@@ -285,7 +285,7 @@ class Planner:
 
 def _equations(spec: LayerSpec, shape: Shape, planner: Planner, names: list[str]) -> list[str]:
     """`49 = ⌊(55 + 2·0 − 1·(F1 − 1) − 1)/1⌋ + 1` for each spatial dimension of a conv/pool layer."""
-    from .conv import _conv_arith as arith
+    from ..conv import _conv_arith as arith
 
     target = list(spec.output)
     spatial = target

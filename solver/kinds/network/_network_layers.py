@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 
-from ..formula import Expr, Num, Sym
-from ..steps import Formula, Solution
-from .conv import _conv_arith as arith
+from ...formula import Expr, Num, Sym
+from ...steps import Formula, Solution
+from ..conv import _conv_arith as arith
 from . import _network_rf as rf
 from ._network_shapes import (GLOBAL_POOLS, POOL_TYPES, RECURRENT_GATES, Layer, Shape, numeric_padding,
                               per_dim, windows)
