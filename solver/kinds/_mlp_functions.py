@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..formula import Expr, Function, Num, call, define_function, hadamard
+from ..inputs import choice
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
 ALIASES = {"logistic": "sigmoid", "identity": "linear", "none": "linear", "purelin": "linear"}
@@ -112,11 +113,7 @@ define_function("mlp_sum_samples", Function("Σₙ", r"\sum_n", lambda x: x, _su
 
 
 def normalize_activation(name: str) -> str:
-    key = str(name).strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-    return key
+    return choice(name, ACTIVATIONS, ALIASES, name="activation")
 
 
 def apply_expr(activation: str, u: Expr) -> Expr:

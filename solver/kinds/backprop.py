@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Expr, Sym, call, hadamard, total
-from ..inputs import KindInput, LayerWeights, matrix_value, vector_value, weight_layout
+from ..inputs import KindInput, LayerWeights, choice, matrix_value, vector_value, weight_layout
 from ..registry import register
 from ..steps import Formula, Solution, Table
 from . import _mlp_functions as act
@@ -59,10 +59,7 @@ class BackpropInput(KindInput):
     @field_validator("reduction")
     @classmethod
     def _reduction(cls, value):
-        key = str(value).strip().lower()
-        if key not in ("mean", "sum"):
-            raise ValueError(f"reduction must be mean or sum, got {value!r}")
-        return key
+        return choice(value, ("mean", "sum"), name="reduction", either=True)
 
     @field_validator("layers")
     @classmethod
@@ -79,11 +76,7 @@ class BackpropInput(KindInput):
     @field_validator("loss")
     @classmethod
     def _loss(cls, value):
-        key = str(value).strip().lower()
-        key = _LOSS_ALIASES.get(key, key)
-        if key not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {value!r}")
-        return key
+        return choice(value, LOSSES, _LOSS_ALIASES, name="loss")
 
     @field_validator("lr")
     @classmethod

@@ -20,7 +20,7 @@ from ...context import Context
 from ...errors import BadInput
 from ...registry import register
 from ...steps import Figure, Formula, Solution, Symbolic, Table
-from ...inputs import KindInput
+from ...inputs import KindInput, choice
 
 METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 _METHOD_ALIASES = {"sgd": "gd", "gradient-descent": "gd", "gradient_descent": "gd", "descent": "gd",
@@ -35,18 +35,7 @@ DIVERGED = 1e150  # beyond this |x| a run has left any sensible range
 
 
 def _method_name(value):
-    key = str(value).strip().lower()
-    key = _METHOD_ALIASES.get(key, key)
-    if key not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {value!r}")
-    return key
-
-
-def _choice(value, name: str, choices: tuple[str, ...]):
-    key = str(value).strip().lower()
-    if key not in choices:
-        raise ValueError(f"{name} must be {' or '.join(choices)}, got {value!r}")
-    return key
+    return choice(value, METHODS, _METHOD_ALIASES, name="method")
 
 
 def _positive(value, name: str):
@@ -91,12 +80,9 @@ class ScheduleInput(KindInput):
     @field_validator("type")
     @classmethod
     def _type(cls, value):
-        key = str(value).strip().lower()
-        key = {"steplr": "step", "exp": "exponential", "cos": "cosine", "cosine-annealing": "cosine",
-               "linear-warmup": "warmup", "warm-up": "warmup"}.get(key, key)
-        if key not in SCHEDULES:
-            raise ValueError(f"lr_schedule type must be one of {', '.join(SCHEDULES)}, got {value!r}")
-        return key
+        return choice(value, SCHEDULES, {"steplr": "step", "exp": "exponential", "cos": "cosine",
+                                         "cosine-annealing": "cosine", "linear-warmup": "warmup",
+                                         "warm-up": "warmup"}, name="lr_schedule type")
 
 
 class _RunSettings(KindInput):
@@ -111,12 +97,12 @@ class _RunSettings(KindInput):
     @field_validator("momentum_form", check_fields=False)
     @classmethod
     def _form(cls, value):
-        return None if value is None else _choice(value, "momentum_form", ("ema", "classic"))
+        return None if value is None else choice(value, ("ema", "classic"), name="momentum_form", either=True)
 
     @field_validator("v0", check_fields=False)
     @classmethod
     def _v0(cls, value):
-        return None if value is None else _choice(value, "v0", ("gradient", "zero"))
+        return None if value is None else choice(value, ("gradient", "zero"), name="v0", either=True)
 
     @field_validator("lr", check_fields=False)
     @classmethod

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ...errors import BadInput
 from ...formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
+from ...inputs import choice
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
@@ -54,11 +55,7 @@ _define_once("rnn_softmax", Function("softmax", r"\mathrm{softmax}", lambda x: 1
 
 
 def activation_name(value: str, *, allowed=OUTPUT_ACTIVATIONS, name: str = "activation") -> str:
-    key = str(value).strip().lower()
-    key = ACTIVATION_ALIASES.get(key, key)
-    if key not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return key
+    return choice(value, allowed, ACTIVATION_ALIASES, name=name)
 
 
 def activate(name: str, pre: Expr) -> Expr:

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from ...context import Context
 from ...errors import BadInput
-from ...inputs import KindInput, matrix_shape
+from ...inputs import KindInput, choice, matrix_shape
 from ...registry import register
 from ...steps import Solution, Table
 from . import _rnn_values as rv
@@ -121,11 +121,7 @@ class RnnInput(KindInput):
     @field_validator("cell")
     @classmethod
     def _cell(cls, value):
-        key = str(value).strip().lower()
-        key = CELL_ALIASES.get(key, key)
-        if key not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {value!r}")
-        return key
+        return choice(value, CELLS, CELL_ALIASES, name="cell")
 
     @field_validator("U", "W", "b", "V", "c", "h0", "y0", "c0")
     @classmethod
@@ -177,10 +173,7 @@ class RnnInput(KindInput):
     def _loss(cls, value):
         if value is None:
             return None
-        key = str(value).strip().lower().replace("_", "-")
-        if key not in rv.LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(rv.LOSSES)}, got {value!r}")
-        return key
+        return choice(value, rv.LOSSES, name="loss", fold={"_": "-"})
 
 
 # --- from the given fields to a runnable setup ------------------------------------------------
