@@ -5,6 +5,7 @@ binary cross-entropy. Row vectors as the course writes them (x is 1 × N, f₁ =
 from __future__ import annotations
 
 from ...formula import call, hadamard
+from ...nn.functions import softmax_array
 from ._derive_common import (ONE, Derivation, element, element_partial, fn, group, index_sum,
                              index_view, instance_text, kronecker, numerical_gradient,
                              numerical_jacobian, one_hot, partial, sigmoid, sym)
@@ -18,10 +19,7 @@ o, y, E = sym("o"), sym("y"), sym("E")
 
 
 def _softmax(v):
-    import numpy as np
-
-    e = np.exp(v - v.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax_array(v, axis=-1)
 
 
 def _cross_entropy(probabilities, labels) -> float:

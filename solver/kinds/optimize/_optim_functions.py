@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sympy
 
 from ...errors import BadInput
+from ...nn.functions import sigmoid
 from ...parse import make_symbol, parse_expression
 
 PRESET_NAMES = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh",
@@ -33,8 +34,7 @@ class sigma(sympy.Function):  # noqa: N801 - prints as σ, the course's name
         return 1 / (1 + sympy.exp(-a))
 
 
-def stable_sigmoid(a: float) -> float:
-    return 1 / (1 + math.exp(-a)) if a >= 0 else math.exp(a) / (1 + math.exp(a))
+stable_sigmoid = sigmoid  # what lambdify calls for sigma
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ...errors import BadInput
 from ...formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
 from ...inputs import choice
+from ...nn.functions import positive_array, relu_array, softmax_array
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
@@ -22,24 +23,9 @@ LOSSES = ("bce", "ce", "mse", "sse", "half-sse")
 # --- formula functions only the recurrent kinds use (private names avoid clashes) ---------
 
 
-def _np_relu(x):
-    import numpy as np
-
-    return np.maximum(np.asarray(x, dtype=float), 0.0)
-
-
-def _np_step(x):
-    import numpy as np
-
-    return (np.asarray(x, dtype=float) > 0).astype(float)
-
-
 def _np_softmax(x):
-    import numpy as np
-
-    x = np.asarray(x, dtype=float)
-    shifted = np.exp(x - x.max(axis=0, keepdims=True))
-    return shifted / shifted.sum(axis=0, keepdims=True)
+    """Softmax of each column: a vector is an n×1 column here."""
+    return softmax_array(x, axis=0)
 
 
 def _define_once(key: str, function: Function) -> None:
@@ -47,9 +33,9 @@ def _define_once(key: str, function: Function) -> None:
         define_function(key, function)
 
 
-_define_once("rnn_relu", Function("ReLU", r"\mathrm{ReLU}", lambda x: max(x, 0), _np_relu))
+_define_once("rnn_relu", Function("ReLU", r"\mathrm{ReLU}", lambda x: max(x, 0), relu_array))
 # The derivative of ReLU: 1 where the pre-activation is positive, else 0.
-_define_once("rnn_step", Function("𝟙", r"\mathbb{1}", lambda x: 1 if x > 0 else 0, _np_step,
+_define_once("rnn_step", Function("𝟙", r"\mathbb{1}", lambda x: 1 if x > 0 else 0, positive_array,
                                   ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
 _define_once("rnn_softmax", Function("softmax", r"\mathrm{softmax}", lambda x: 1, _np_softmax))
 
