@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ...formula import Expr, Function, Num, Op, Sym, call, define_function, evaluate, to_latex, to_text
+from ...nn.functions import sigmoid_array, softmax_array
 from ...steps import Solution, Symbolic, Table
 
 # Relative difference between a derived result and finite differences that counts as agreement.
@@ -82,11 +83,7 @@ def _identity(x):
 
 
 def _softmax_rows(v):
-    import numpy as np
-
-    shifted = np.asarray(v, dtype=float) - np.max(v, axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax_array(v, axis=-1)
 
 
 def _diag(v):
@@ -468,44 +465,20 @@ def _lhs_text(lhs: Expr) -> str:
 
 def numerical_gradient(loss: Callable[[], float], array) -> Any:
     """∂loss/∂array by central differences; `array` is perturbed in place and restored."""
-    import numpy as np
+    from ...nn.gradcheck import numeric_gradient
 
-    grad = np.zeros(array.shape, dtype=float)
-    flat = array.reshape(-1)
-    assert np.shares_memory(flat, array), "the array must be contiguous to perturb it in place"
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + FD_STEP
-        plus = loss()
-        flat[k] = saved - FD_STEP
-        minus = loss()
-        flat[k] = saved
-        grad.reshape(-1)[k] = (plus - minus) / (2 * FD_STEP)
-    return grad
+    return numeric_gradient(loss, array, FD_STEP)
 
 
 def numerical_jacobian(output: Callable[[], Any], array) -> Any:
     """∂output/∂array by central differences, shaped output.shape + array.shape."""
-    import numpy as np
+    from ...nn.gradcheck import numeric_jacobian
 
-    base = np.asarray(output(), dtype=float)
-    jac = np.zeros(base.shape + array.shape, dtype=float)
-    flat = array.reshape(-1)
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + FD_STEP
-        plus = np.asarray(output(), dtype=float)
-        flat[k] = saved - FD_STEP
-        minus = np.asarray(output(), dtype=float)
-        flat[k] = saved
-        jac.reshape(base.shape + (-1,))[..., k] = (plus - minus) / (2 * FD_STEP)
-    return jac
+    return numeric_jacobian(output, array, FD_STEP)
 
 
 def sigmoid(v):
-    import numpy as np
-
-    return 0.5 * (1 + np.tanh(0.5 * np.asarray(v, dtype=float)))
+    return sigmoid_array(v)
 
 
 def one_hot(rng, size: int):

@@ -320,14 +320,12 @@ def _lstm_weights(der, s, n, m) -> None:
 
 
 def _verify_lstm(der, values) -> None:
-    import numpy as np
+    from ...nn.lstm import lstm_equations
 
     def loss() -> float:
         pre = {gate: values[f"U_{gate}"] @ values["x"] + values[f"W_{gate}"] @ values["h_prev"]
                + values[f"b_{gate}"] for gate in GATES}
-        i, f, o = sigmoid(pre["i"]), sigmoid(pre["f"]), sigmoid(pre["o"])
-        c = f * values["c_prev"] + i * np.tanh(pre["g"])
-        h = o * np.tanh(c)
+        *_, c, _, h = lstm_equations(pre["i"], pre["f"], pre["g"], pre["o"], values["c_prev"])
         return float((values["dl_dh"] * h).sum() + (values["dl_dc"] * c).sum())
 
     for gate in GATES:

@@ -258,15 +258,18 @@ def finite_difference_check(sol: Solution, params: dict, gradients: dict, loss_o
     same directional derivatives from the backpropagated gradients; `loss_of(params)` is J."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    eps, worst, scale = 1e-6, 0.0, 0.0
-    for _ in range(DIRECTIONS):
-        direction = {name: rng.standard_normal(np.shape(value)) for name, value in params.items()}
-        predicted = sum(float(np.sum(np.reshape(gradients[name], d.shape) * d)) for name, d in direction.items())
-        shifted = [loss_of({name: value + sign * eps * direction[name] for name, value in params.items()})
-                   for sign in (1, -1)]
-        worst = max(worst, abs((shifted[0] - shifted[1]) / (2 * eps) - predicted))
-        scale = max(scale, abs(predicted))
+    from ...nn.gradcheck import directional_difference
+
+    worst, scale = directional_difference(loss_of, params, gradients, DIRECTIONS, np.random.default_rng(0))
     sol.check("backpropagation through time agrees with central finite differences of J",
               worst <= 1e-6 * max(1.0, scale), f"directional derivatives along {DIRECTIONS} random "
               "directions of all weights agree to 1e-6", worst)
+
+
+def output_rows(setup, lay, h: int, o: int) -> list[list[str]]:
+    """The dimension table's rows for the output layer, when the network has one."""
+    if not setup.has_output:
+        return []
+    return [["V", lay.shape_text(h, o), "hidden → output weights"],
+            ["c", size_text(o), "output bias"],
+            ["u_y(t), y(t)", size_text(o), "output pre-activation and output"]]

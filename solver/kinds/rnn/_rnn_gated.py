@@ -65,11 +65,7 @@ def quantities(setup: Setup) -> list[list]:
     if setup.cell == "lstm":
         rows.append(["c(t)", common.size_text(h), "cell state"])
     rows.append(["h(t)", common.size_text(h), "hidden state"])
-    if setup.has_output:
-        rows += [["V", lay.shape_text(h, o), "hidden → output weights"],
-                 ["c", common.size_text(o), "output bias"],
-                 ["u_y(t), y(t)", common.size_text(o), "output pre-activation and output"]]
-    return rows
+    return rows + common.output_rows(setup, lay, h, o)
 
 
 def bind(ws: Worksheet, setup: Setup) -> None:

@@ -34,11 +34,7 @@ def quantities(setup: Setup) -> list[list]:
         rows.append(["W", lay.shape_text(o, h), "output(t−1) → hidden(t) weights (Jordan feedback)"])
     rows += [["b", common.size_text(h), "hidden bias"],
              ["u_h(t), h(t)", common.size_text(h), "hidden pre-activation and state"]]
-    if setup.has_output:
-        rows += [["V", lay.shape_text(h, o), "hidden → output weights"],
-                 ["c", common.size_text(o), "output bias"],
-                 ["u_y(t), y(t)", common.size_text(o), "output pre-activation and output"]]
-    return rows
+    return rows + common.output_rows(setup, lay, h, o)
 
 
 def bind(ws: Worksheet, setup: Setup) -> None:
