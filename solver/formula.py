@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from .nn.functions import sigmoid as _sigmoid
+from .nn.functions import sigmoid_array as _np_sigmoid
 from .numbers import format_number
 
 # Precedence levels used to decide where parentheses are needed.
@@ -117,16 +119,6 @@ class Function:
     scalar: Callable
     array: str | Callable  # a numpy function name, or a callable taking numpy arrays
     brackets: tuple[str, str, str, str] | None = None  # text open/close, latex open/close
-
-
-def _sigmoid(x):
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
-
-
-def _np_sigmoid(x):
-    import numpy as np
-
-    return 0.5 * (1 + np.tanh(0.5 * np.asarray(x, dtype=float)))
 
 
 FUNCTIONS: dict[str, Function] = {

@@ -125,15 +125,27 @@ def vector_value(value: Any, *, name: str) -> Any:
     return value
 
 
+def choice(value: Any, options: tuple[str, ...], aliases: dict[str, str] | None = None, *, name: str,
+           either: bool = False, fold: dict[str, str] | None = None) -> str:
+    """One of a field's words: `value` trimmed and lower-cased (characters in `fold` replaced,
+    e.g. `{"_": "-"}`), then read through `aliases`; anything else is a ValueError naming the
+    field and listing the options ("a or b" with `either`, else "one of a, b, c")."""
+    key = str(value).strip().lower()
+    for old, new in (fold or {}).items():
+        key = key.replace(old, new)
+    key = (aliases or {}).get(key, key)
+    if key not in options:
+        listing = " or ".join(options) if either else "one of " + ", ".join(options)
+        raise ValueError(f"{name} must be {listing}, got {value!r}")
+    return key
+
+
 WEIGHT_LAYOUTS = ("in_out", "out_in")
 
 
 def weight_layout(value: Any) -> str:
     """`in_out` (u = Wᵀx + b, W is inputs×outputs) or `out_in` (u = Wx + b); `-` reads as `_`."""
-    key = str(value).strip().lower().replace("-", "_")
-    if key not in WEIGHT_LAYOUTS:
-        raise ValueError(f"weights must be in_out or out_in, got {value!r}")
-    return key
+    return choice(value, WEIGHT_LAYOUTS, name="weights", either=True, fold={"-": "_"})
 
 
 class LayerWeights(KindInput):

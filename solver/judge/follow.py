@@ -46,9 +46,9 @@ def _optimize(result, path: str, given: dict, rounding: bool, change=None):
     import numpy as np
 
     from ..context import Context
-    from ..kinds import optimize as kind
-    from ..kinds._optim_functions import parse_objective
-    from ..kinds._optim_rules import initial_state, parameter_bindings, step_updates
+    from ..kinds.optimize import optimize as kind
+    from ..kinds.optimize._optim_functions import parse_objective
+    from ..kinds.optimize._optim_rules import initial_state, parameter_bindings, step_updates
     from ..steps import Solution
 
     match = re.fullmatch(r"(run(\d+)\.)?(x|f|grad|v|m|s)(\d+)", path)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..formula import FUNCTIONS, Expr, Function, Num, Sym, call, define_function
+from ..nn.functions import sigmoid, sigmoid_array
 
 X = Sym("x")
 F = Sym("f")  # the function's value at x: σ′ and tanh′ are written in terms of it, as by hand
@@ -50,8 +51,7 @@ def _array_erf(x):
 
 
 def _array_sigmoid(x):
-    np = _np()
-    return 0.5 * (1 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+    return sigmoid_array(_np().asarray(x, dtype=float))
 
 
 def _array_relu(x):
@@ -83,8 +83,7 @@ def _array_gelu_exact(x):
 
 
 def _scalar_sigmoid(x):
-    x = float(x)
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    return sigmoid(float(x))
 
 
 def _scalar_relu(x):

@@ -300,6 +300,7 @@ def _update(p: BatchPass, layers, lr: float) -> None:
 def _finite_difference_check(sol: Solution, x, d, layers, given) -> None:
     import numpy as np
 
+    from ..nn.gradcheck import worst_difference
     from ._mlp_numeric import loss_of_parameters
 
     count = sum(layer.n_in * layer.n_out + layer.n_out for layer in layers)
@@ -314,20 +315,10 @@ def _finite_difference_check(sol: Solution, x, d, layers, given) -> None:
         return scale_of_sum * sum(loss_of_parameters(xn, dn, ps, activations, given.weights, given.loss)
                                   for xn, dn in zip(x, d))
 
-    worst, step = 0.0, 1e-6
-    for index, (W, b) in enumerate(params):
-        computed = (np.asarray(sol.answers[f"grad_W{index + 1}"], dtype=float).reshape(W.shape),
-                    np.asarray(sol.answers[f"grad_b{index + 1}"], dtype=float).reshape(b.shape))
-        for which, array in enumerate((W, b)):
-            for position in np.ndindex(array.shape):
-                saved = array[position]
-                array[position] = saved + step
-                upper = J(params)
-                array[position] = saved - step
-                lower = J(params)
-                array[position] = saved
-                numeric = (upper - lower) / (2 * step)
-                worst = max(worst, abs(numeric - computed[which][position]) / max(1.0, abs(numeric)))
+    worst = worst_difference(lambda: J(params), [
+        pair for index, (W, b) in enumerate(params)
+        for pair in ((W, np.asarray(sol.answers[f"grad_W{index + 1}"], dtype=float).reshape(W.shape)),
+                     (b, np.asarray(sol.answers[f"grad_b{index + 1}"], dtype=float).reshape(b.shape)))])
     passed = worst < _FD_TOLERANCE
     detail = (f"every relative difference below {_FD_TOLERANCE:g}" if passed
               else f"largest relative difference {worst:.1e}")

@@ -11,6 +11,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from ..nn.functions import sigmoid
+
 GATES = {
     # name: (number of inputs, output for each input row in binary order 00, 01, 10, 11)
     "AND": (2, (0, 0, 0, 1)),
@@ -58,10 +60,6 @@ class Neuron:
 
 def step(u: float) -> int:
     return 1 if u >= 0 else 0
-
-
-def sigmoid(u: float) -> float:
-    return 1 / (1 + math.exp(-u)) if u >= 0 else math.exp(u) / (1 + math.exp(u))
 
 
 @functools.lru_cache(maxsize=None)

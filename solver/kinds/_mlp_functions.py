@@ -9,33 +9,17 @@ NumPy is imported inside the functions: this module sits on the import path of t
 
 from __future__ import annotations
 
-import math
-
 from ..formula import Expr, Function, Num, call, define_function, hadamard
+from ..inputs import choice
+from ..nn.functions import positive_array, relu_array, softmax_array, step_array
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
 ALIASES = {"logistic": "sigmoid", "identity": "linear", "none": "linear", "purelin": "linear"}
 
 
-def _relu_array(x):
-    import numpy as np
-
-    return np.maximum(np.asarray(x, dtype=float), 0.0)
-
-
-def _positive_array(x):
-    import numpy as np
-
-    return (np.asarray(x, dtype=float) > 0).astype(float)
-
-
 def _softmax_array(x):
-    """Softmax of a column (or any array), shifted by its maximum so exp never overflows."""
-    import numpy as np
-
-    x = np.asarray(x, dtype=float)
-    z = np.exp(x - x.max())
-    return z / z.sum()
+    """Softmax of a column (or any array) as a whole."""
+    return softmax_array(x, axis=None)
 
 
 def _diag_array(x):
@@ -44,34 +28,20 @@ def _diag_array(x):
     return np.diagflat(np.asarray(x, dtype=float))
 
 
-def _step_array(x):
-    import numpy as np
-
-    return (np.asarray(x, dtype=float) >= 0).astype(float)
-
-
-define_function("mlp_relu", Function("ReLU", r"\operatorname{ReLU}", lambda x: max(x, 0.0), _relu_array))
+define_function("mlp_relu", Function("ReLU", r"\operatorname{ReLU}", lambda x: max(x, 0.0), relu_array))
 # 1 where u > 0, else 0: ReLU's derivative, taken as 0 at u = 0 as PyTorch does.
 define_function("mlp_positive", Function("𝟙", r"\mathbb{1}", lambda x: 1.0 if x > 0 else 0.0,
-                                         _positive_array,
+                                         positive_array,
                                          ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
 define_function("mlp_softmax", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0, _softmax_array))
 define_function("mlp_diag", Function("diag", r"\operatorname{diag}", lambda x: x, _diag_array))
 # The threshold unit of a logic-gate network: 1 when the pre-activation is ≥ 0.
 define_function("mlp_step", Function("step", r"\operatorname{step}", lambda x: 1.0 if x >= 0 else 0.0,
-                                     _step_array))
+                                     step_array))
 
 
 # Mini-batches: one sample per row. Softmax and its Jacobian act on each row on its own, and
 # the sums of a batch are written with their index (Σₖ over a sample's outputs, Σₙ over samples).
-def _softmax_rows_array(x):
-    import numpy as np
-
-    x = np.asarray(x, dtype=float)
-    z = np.exp(x - x.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
 def _jacobian_rows_array(h):
     """diag(hₙ) − hₙhₙᵀ for every row hₙ: an N×K×K stack."""
     import numpy as np
@@ -99,7 +69,7 @@ def _sum_samples_array(x):
 
 
 define_function("mlp_softmax_rows", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0,
-                                             _softmax_rows_array))
+                                             softmax_array))
 define_function("mlp_jacobian_rows", Function("softmax′", r"\operatorname{softmax}'", lambda x: 0.0,
                                               _jacobian_rows_array))
 # ⟨J, G⟩ₙ: row n of the result is the n-th Jacobian times row n of G.
@@ -112,11 +82,7 @@ define_function("mlp_sum_samples", Function("Σₙ", r"\sum_n", lambda x: x, _su
 
 
 def normalize_activation(name: str) -> str:
-    key = str(name).strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-    return key
+    return choice(name, ACTIVATIONS, ALIASES, name="activation")
 
 
 def apply_expr(activation: str, u: Expr) -> Expr:
@@ -149,6 +115,3 @@ def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:
         return call("mlp_diag", h) - h @ h.T
     return Num(1)
 
-
-def sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn.functions import relu_array, sigmoid_array, softmax_array, step_array
+
 
 def activate(name: str, u: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
-        return 0.5 * (1 + np.tanh(0.5 * u))
+        return sigmoid_array(u)
     if name == "tanh":
         return np.tanh(u)
     if name == "relu":
-        return np.maximum(u, 0.0)
+        return relu_array(u)
     if name == "softmax":
-        z = np.exp(u - u.max())
-        return z / z.sum()
+        return softmax_array(u, axis=None)
     if name == "step":
-        return (u >= 0).astype(float)
+        return step_array(u)
     return u
 
 

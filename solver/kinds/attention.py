@@ -13,6 +13,7 @@ from ..context import Context
 from ..errors import BadInput
 from ..formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
 from ..inputs import KindInput, matrix_shape
+from ..nn.functions import softmax_array
 from ..registry import register
 from ..steps import Formula, Solution
 
@@ -22,13 +23,8 @@ _MATRICES = ("Q", "K", "V", "X", "Wq", "Wk", "Wv", "Wo")
 
 
 def _row_softmax(z):
-    """Softmax along each row, shifted by the row maximum (−∞ entries give weight 0)."""
-    import numpy as np
-
-    z = np.asarray(z, dtype=float)
-    shifted = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Softmax along each row (−∞ entries, masked scores, give weight 0)."""
+    return softmax_array(z, axis=-1)
 
 
 if "softmax_rows" not in FUNCTIONS:

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Expr, Sym, call, hadamard, total
-from ..inputs import KindInput, LayerWeights, matrix_value, vector_value, weight_layout
+from ..inputs import KindInput, LayerWeights, choice, matrix_value, vector_value, weight_layout
 from ..registry import register
 from ..steps import Formula, Solution, Table
 from . import _mlp_functions as act
@@ -59,10 +59,7 @@ class BackpropInput(KindInput):
     @field_validator("reduction")
     @classmethod
     def _reduction(cls, value):
-        key = str(value).strip().lower()
-        if key not in ("mean", "sum"):
-            raise ValueError(f"reduction must be mean or sum, got {value!r}")
-        return key
+        return choice(value, ("mean", "sum"), name="reduction", either=True)
 
     @field_validator("layers")
     @classmethod
@@ -79,11 +76,7 @@ class BackpropInput(KindInput):
     @field_validator("loss")
     @classmethod
     def _loss(cls, value):
-        key = str(value).strip().lower()
-        key = _LOSS_ALIASES.get(key, key)
-        if key not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {value!r}")
-        return key
+        return choice(value, LOSSES, _LOSS_ALIASES, name="loss")
 
     @field_validator("lr")
     @classmethod
@@ -487,6 +480,7 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
     """The solver's own check: every gradient against central differences of J."""
     import numpy as np
 
+    from ..nn.gradcheck import worst_difference
     from ._mlp_numeric import loss_of_parameters
 
     count = sum(layer.n_in * layer.n_out + layer.n_out for layer in layers)
@@ -500,21 +494,10 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
     def J(ps):
         return loss_of_parameters(x_flat, d_flat, ps, activations, given.weights, given.loss)
 
-    worst, step = 0.0, 1e-6
-    for index, (W, b) in enumerate(params):
-        computed = (np.asarray(answers[f"grad_W{index + 1}"], dtype=float).reshape(W.shape),
-                    np.asarray(answers[f"grad_b{index + 1}"], dtype=float).reshape(b.shape))
-        for which, array in enumerate((W, b)):
-            for position in np.ndindex(array.shape):
-                saved = array[position]
-                array[position] = saved + step
-                upper = J(params)
-                array[position] = saved - step
-                lower = J(params)
-                array[position] = saved
-                numeric = (upper - lower) / (2 * step)
-                scale = max(1.0, abs(numeric))
-                worst = max(worst, abs(numeric - computed[which][position]) / scale)
+    worst = worst_difference(lambda: J(params), [
+        pair for index, (W, b) in enumerate(params)
+        for pair in ((W, np.asarray(answers[f"grad_W{index + 1}"], dtype=float).reshape(W.shape)),
+                     (b, np.asarray(answers[f"grad_b{index + 1}"], dtype=float).reshape(b.shape)))])
     passed = worst < _FD_TOLERANCE
     # The exact difference depends on floating-point details; the detail says only what matters.
     detail = (f"every relative difference below {_FD_TOLERANCE:g}" if passed

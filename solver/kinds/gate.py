@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from ..context import Context
 from ..errors import BadInput
-from ..inputs import KindInput, LayerWeights, weight_layout
+from ..inputs import KindInput, LayerWeights, choice, weight_layout
 from ..registry import register
 from ..steps import Solution, Table
 from . import _gate_search as search
@@ -39,11 +39,8 @@ class GateInput(KindInput):
     @field_validator("activation")
     @classmethod
     def _activation(cls, value):
-        key = str(value).strip().lower()
-        key = {"logistic": "sigmoid", "threshold": "step", "heaviside": "step"}.get(key, key)
-        if key not in ("sigmoid", "step"):
-            raise ValueError(f"activation must be sigmoid or step, got {value!r}")
-        return key
+        return choice(value, ("sigmoid", "step"), {"logistic": "sigmoid", "threshold": "step", "heaviside": "step"},
+                      name="activation", either=True)
 
     @field_validator("network")
     @classmethod

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from solver.nn import functional
+from solver.nn.functions import relu_array, sigmoid_array
 from solver.nn.layer import Layer
 
 
 class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._positive = x > 0
-        return np.maximum(x, 0)  # several times faster than np.where with a scalar 0
+        return relu_array(x)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         # The derivative at exactly 0 is taken as 0, as PyTorch does.
@@ -19,9 +20,8 @@ class ReLU(Layer):
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+    """σ element-wise in the array's own dtype (one definition: solver.nn.functions)."""
+    return sigmoid_array(x)
 
 
 class Sigmoid(Layer):

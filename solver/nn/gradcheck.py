@@ -46,6 +46,7 @@ def numeric_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 
     place and restored)."""
     grad = np.zeros_like(array)
     flat, flat_grad = array.reshape(-1), grad.reshape(-1)
+    assert np.shares_memory(flat, array), "the array must be contiguous to perturb it in place"
     for k in range(flat.size):
         original = flat[k]
         flat[k] = original + eps
@@ -55,6 +56,50 @@ def numeric_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 
         flat[k] = original
         flat_grad[k] = (plus - minus) / (2 * eps)
     return grad
+
+
+def numeric_jacobian(output: Callable[[], np.ndarray], array: np.ndarray, eps: float = EPSILON) -> np.ndarray:
+    """Centred differences of every entry of output() with respect to every entry of `array`
+    (changed in place and restored), shaped output.shape + array.shape."""
+    base = np.asarray(output(), dtype=float)
+    jac = np.zeros(base.shape + array.shape, dtype=float)
+    flat = array.reshape(-1)
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        plus = np.asarray(output(), dtype=float)
+        flat[k] = saved - eps
+        minus = np.asarray(output(), dtype=float)
+        flat[k] = saved
+        jac.reshape(base.shape + (-1,))[..., k] = (plus - minus) / (2 * eps)
+    return jac
+
+
+def worst_difference(loss: Callable[[], float], pairs, eps: float = EPSILON) -> float:
+    """The largest |numeric − analytic| / max(1, |numeric|) over every entry of each
+    (array, analytic gradient) pair, the numeric gradient by centred differences of loss()."""
+    worst = 0.0
+    for array, analytic in pairs:
+        numeric = numeric_gradient(loss, array, eps)
+        ratios = np.abs(numeric - analytic) / np.maximum(1.0, np.abs(numeric))
+        worst = max(worst, float(np.max(ratios[~np.isnan(ratios)], initial=0.0)))  # NaN: no verdict
+    return worst
+
+
+def directional_difference(loss_of: Callable[[dict], float], params: dict, gradients: dict, directions: int,
+                           rng: np.random.Generator, eps: float = EPSILON) -> tuple[float, float]:
+    """Centred differences of loss_of(params) along random directions of all parameters at once,
+    against the same directional derivatives from `gradients`: (largest difference, largest
+    |directional derivative|). Cheaper than entry by entry when there are many parameters."""
+    worst, scale = 0.0, 0.0
+    for _ in range(directions):
+        direction = {name: rng.standard_normal(np.shape(value)) for name, value in params.items()}
+        predicted = sum(float(np.sum(np.reshape(gradients[name], d.shape) * d)) for name, d in direction.items())
+        shifted = [loss_of({name: value + sign * eps * direction[name] for name, value in params.items()})
+                   for sign in (1, -1)]
+        worst = max(worst, abs((shifted[0] - shifted[1]) / (2 * eps) - predicted))
+        scale = max(scale, abs(predicted))
+    return worst, scale
 
 
 def check_layer(name: str, layer, x: np.ndarray, rng: np.random.Generator) -> list[GradResult]:

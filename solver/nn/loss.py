@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver.nn.functions import softmax_array
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax; subtracting the row maximum keeps exp() from overflowing."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=1, keepdims=True)
+    return softmax_array(logits, axis=1)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -16,6 +16,16 @@ from solver.nn.init import initialise, zeros
 from solver.nn.layer import Layer
 
 
+def lstm_equations(zi, zf, zg, zo, c):
+    """The cell's equations from the gates' pre-activations and the previous cell state:
+    i, f, o = σ(·), g = tanh(·), c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). Returns
+    (i, f, g, o, c', tanh(c'), h'); every numeric LSTM step in the solver goes through here."""
+    i, f, g, o = sigmoid(zi), sigmoid(zf), np.tanh(zg), sigmoid(zo)
+    c_next = f * c + i * g
+    tanh_c = np.tanh(c_next)
+    return i, f, g, o, c_next, tanh_c, o * tanh_c
+
+
 @dataclass
 class StepCache:
     """What the backward step needs from one forward step."""
@@ -46,11 +56,8 @@ class LSTMCell(Layer):
     def step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray):
         """One time step: returns (h_next, c_next, cache)."""
         z = x @ self.params["Wx"] + h @ self.params["Wh"] + self.params["b"]
-        zi, zf, zg, zo = np.split(z, 4, axis=1)
-        i, f, g, o = sigmoid(zi), sigmoid(zf), np.tanh(zg), sigmoid(zo)
-        c_next = f * c + i * g
-        tanh_c = np.tanh(c_next)
-        return o * tanh_c, c_next, StepCache(x, h, c, i, f, g, o, tanh_c)
+        i, f, g, o, c_next, tanh_c, h_next = lstm_equations(*np.split(z, 4, axis=1), c)
+        return h_next, c_next, StepCache(x, h, c, i, f, g, o, tanh_c)
 
     def step_backward(self, grad_h: np.ndarray, grad_c: np.ndarray, cache: StepCache):
         """Backward through one step, given dL/dh_next and dL/dc_next (the latter from the

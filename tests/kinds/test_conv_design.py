@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from solver.context import Context  # noqa: E402
-from solver.kinds.conv_design import ConvDesignInput, solve  # noqa: E402
+from solver.kinds.conv.conv_design import ConvDesignInput, solve  # noqa: E402
 
 
 def design(**given):

@@ -14,7 +14,7 @@ F = torch.nn.functional
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.conv_shape import ConvShapeInput, solve  # noqa: E402
+from solver.kinds.conv.conv_shape import ConvShapeInput, solve  # noqa: E402
 
 from helpers import REPO, answers_of, render_text, solve_text  # noqa: E402
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from solver.context import Context
 from solver.errors import BadInput
-from solver.kinds.convolve import ConvolveInput, solve
+from solver.kinds.conv.convolve import ConvolveInput, solve
 from solver.pipeline import solve_problem_set
 from solver.spec import load_problem_set
 

@@ -9,14 +9,12 @@ definition and differentiates it — an oracle independent of the templates' for
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from solver.kinds import derive as derive_kind  # noqa: E402
+from solver.kinds.derive import derive as derive_kind  # noqa: E402
 from solver.steps import Solution  # noqa: E402
 
 INSTANCES = 50
@@ -27,9 +25,8 @@ def run(template: str, sizes: dict, seed: int, **options):
     """Solve one template on the instance drawn from `seed`; (solution, derivation)."""
     given = derive_kind.DeriveInput(template=template, sizes=sizes, seed=seed, **options)
     info = derive_kind.TEMPLATES[given.template]
-    module = importlib.import_module(f"solver.kinds.{info.module}")
     sol = Solution()
-    der = getattr(module, info.function)(sol, given, derive_kind._template_sizes(given, info),
+    der = derive_kind.derivation(given.template)(sol, given, derive_kind._template_sizes(given, info),
                                          np.random.default_rng(seed))
     assert sol.checks and all(check.passed for check in sol.checks), [c.detail for c in sol.checks]
     return sol, der
@@ -251,3 +248,8 @@ def test_activation_derivatives_against_autograd(seed, template, function, outpu
     activation = function(tensor(der.values["u"], False)).numpy()
     close(numpy_value(sol.answers["derivative"], {output: activation}), u.grad)
     close(numpy_value(sol.answers["derivative_u"], {"u": der.values["u"]}), u.grad)
+
+
+def test_every_template_has_its_derivation():
+    for name in derive_kind.TEMPLATES:
+        assert callable(derive_kind.derivation(name)), name

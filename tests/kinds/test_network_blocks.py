@@ -327,7 +327,7 @@ def test_diagram_draws_the_branches(tmp_path):
     svg = target.read_text()
     assert svg.count("44×8×8") >= 1 and svg.count("56×8×8") >= 1  # the concat joins, drawn under ‖
     assert "block4.conv1" not in svg and "shortcut" not in svg  # boxes carry short names
-    from solver.kinds._network_diagram import _Block, _tree
+    from solver.kinds.network._network_diagram import _Block, _tree
 
     tree = _tree(_rows())
     blocks = [item for item in tree if isinstance(item, _Block)]
@@ -339,8 +339,8 @@ def test_diagram_draws_the_branches(tmp_path):
 
 def _rows():
     """The analysed rows of BASIC (the figure's input)."""
-    from solver.kinds.network import NetworkInput, _analyse, _input_shape, _read_network
-    from solver.kinds._network_layers import Options
+    from solver.kinds.network.network import NetworkInput, _analyse, _input_shape, _read_network
+    from solver.kinds.network._network_layers import Options
     from solver.steps import Solution
 
     given = NetworkInput(input="3x16x16", layers=BASIC)

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from solver.kinds._optim_figure import Trajectory, draw_trajectories, run_style
+from solver.kinds.optimize._optim_figure import Trajectory, draw_trajectories, run_style
 
 
 def _drawn_lines(tmp_path, monkeypatch, runs, variables=("x",)):

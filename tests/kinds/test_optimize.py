@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.optimize import OptimizeInput, solve  # noqa: E402
+from solver.kinds.optimize.optimize import OptimizeInput, solve  # noqa: E402
 
 from helpers import REPO, answers_of, render_text, solve_text  # noqa: E402
 
@@ -264,7 +264,7 @@ def test_bad_input_names_the_field(given, field):
 
 
 def test_solving_does_not_import_matplotlib_and_the_figure_draws(tmp_path):
-    code = ("import sys\nfrom solver.kinds.optimize import OptimizeInput, solve\n"
+    code = ("import sys\nfrom solver.kinds.optimize.optimize import OptimizeInput, solve\n"
             "from solver.context import Context\n"
             "s = solve(OptimizeInput.model_validate({'f': 'gelu', 'x0': -3, 'lr': 1, 'steps': 3}), Context())\n"
             "print('MPL', 'matplotlib' in sys.modules)\n"

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.optimize import OptimizeInput, solve  # noqa: E402
+from solver.kinds.optimize.optimize import OptimizeInput, solve  # noqa: E402
 
 from helpers import render_text, solve_text  # noqa: E402
 

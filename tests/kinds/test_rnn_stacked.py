@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.rnn import RnnInput, solve  # noqa: E402
+from solver.kinds.rnn.rnn import RnnInput, solve  # noqa: E402
 
 from helpers import render_text, solve_text  # noqa: E402
 

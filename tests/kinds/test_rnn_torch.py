@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
-from solver.kinds.rnn import RnnInput, solve  # noqa: E402
+from solver.kinds.rnn.rnn import RnnInput, solve  # noqa: E402
 
 GATE_ORDER = {"lstm": "ifgo", "gru": "rzn"}
 
@@ -274,8 +274,8 @@ def test_gated_cell_gradients_match_autograd(kind):
 
 
 def forward_setup(given: dict):
-    from solver.kinds import _rnn_common as common
-    from solver.kinds.rnn import _cell_module, build_setup
+    from solver.kinds.rnn import _rnn_common as common
+    from solver.kinds.rnn.rnn import _cell_module, build_setup
 
     setup = build_setup(RnnInput.model_validate(given))
     ws = common.scratch(Context())
@@ -340,7 +340,7 @@ TORCH_LAYERS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("sizes", [(1, 1), (3, 5), (28, 128), (64, 256)])
 def test_recurrent_parameter_counts_match_torch(cell, sizes):
-    from solver.kinds._rnn_params import recurrent_params
+    from solver.kinds.rnn._rnn_params import recurrent_params
 
     d, h = sizes
     layer = getattr(torch.nn, TORCH_LAYERS[cell])(d, h)
@@ -372,7 +372,7 @@ def test_recurrent_parameter_counts_agree_with_the_network_kind(cell, style):
     import importlib.util
 
     from helpers import solve_text
-    from solver.kinds._rnn_params import recurrent_params
+    from solver.kinds.rnn._rnn_params import recurrent_params
 
     if importlib.util.find_spec("solver.kinds.network") is None:
         pytest.skip("the network kind is not available")

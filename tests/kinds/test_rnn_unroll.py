@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from helpers import render_text, solve_text
 from solver.context import Context
-from solver.kinds.rnn_unroll import RnnUnrollInput, solve
+from solver.kinds.rnn.rnn_unroll import RnnUnrollInput, solve
 
 
 def unrolled_graph(layers: int, steps: int, outputs: str, initial: bool) -> tuple[set, set]:

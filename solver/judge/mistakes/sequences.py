@@ -12,8 +12,8 @@ from . import Coincidence, Mistake, hand_rounding
 def _optimize_runs(result, change):
     """The kind's own runs with each run's settings changed by `change(settings)`."""
     from ...context import Context
-    from ...kinds import optimize as kind
-    from ...kinds._optim_functions import parse_objective
+    from ...kinds.optimize import optimize as kind
+    from ...kinds.optimize._optim_functions import parse_objective
     from ...steps import Solution
 
     model = kind.OptimizeInput.model_validate({k: v for k, v in result.given.items() if v is not None})
@@ -54,8 +54,8 @@ def _adam_uncorrected(result):
     """Adam with m̂ = m and ŝ = s: the same run with the bias corrections taken out."""
     import math
 
-    from ...kinds import optimize as kind
-    from ...kinds._optim_functions import parse_objective
+    from ...kinds.optimize import optimize as kind
+    from ...kinds.optimize._optim_functions import parse_objective
 
     model = kind.OptimizeInput.model_validate({k: v for k, v in result.given.items() if v is not None})
     objective = parse_objective(model.f, model.variables, model.alpha)

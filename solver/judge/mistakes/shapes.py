@@ -39,7 +39,7 @@ def _forward(variant: str, op: str, s, ceil_mode: bool) -> int | None:
 
 def _conv_shape(variant: str):
     def recompute(result) -> dict | None:
-        from ...kinds import conv_shape as kind
+        from ...kinds.conv import conv_shape as kind
 
         model = kind.ConvShapeInput.model_validate({k: v for k, v in result.given.items() if v is not None})
         layout = kind.split_input(model)
@@ -73,7 +73,7 @@ def _conv_shape(variant: str):
 
 def _network_layers(result):
     """(input, the layers as a list of mappings) from the network's given."""
-    from ...kinds._network_grammar import parse_layers
+    from ...kinds.network._network_grammar import parse_layers
 
     first, specs = parse_layers(result.given.get("layers"))
     layers = [{"type": spec.type, **spec.fields} for spec in specs]
