@@ -13,7 +13,7 @@ from ..errors import BadInput
 from ..formula import Num, Sym, call, hadamard
 from ..nn import functional as fn
 from ..steps import Formula, Solution
-from . import _conv_arith as arith
+from .conv import _conv_arith as arith
 from . import _layer_common as common
 from . import _layer_steps as steps
 from .layer import MAX_PRODUCTS, LayerInput
