@@ -1,0 +1,134 @@
+"""The fast path of a one-problem kind command (`dlsolve conv-shape --input 10x11 --kernel 3`).
+
+SPEC §8 wants such a command answered in a few times Python's own start-up; typer, rich and
+pydantic together cost several times that before anything is computed. This path reads the
+command's few options itself, validates the kind's input with the stand-in of
+`solver.light_models`, solves through the same pipeline, and writes the same text or JSON. It
+answers only the plain case — a kind name, its field flags, `--format text|json`, `--decimals`,
+`--find`, a problem that solves — and only after everything has succeeded does it write. Any
+other command (help, `-o`, other formats, a bad value, a validator's complaint, an error entry,
+anything unexpected) returns False and the full command line answers it, messages included.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+
+_KIND_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+_FORMATS = ("text", "json")
+_DECIMALS = re.compile(r"[0-9]{1,2}")
+
+
+def _kind_module_exists(name: str) -> bool:
+    if not _KIND_NAME.fullmatch(name):
+        return False
+    folder = os.path.join(os.path.dirname(__file__), "kinds")
+    return os.path.isfile(os.path.join(folder, name.replace("-", "_") + ".py"))
+
+
+def _read_options(argv: list[str]):
+    """(kind, field arguments, format, decimals, find), or None for anything but the plain case."""
+    if not argv or not _kind_module_exists(argv[0]):
+        return None
+    options: dict[str, str] = {}
+    rest: list[str] = []
+    index = 1
+    while index < len(argv):
+        token = argv[index]
+        name, has_value, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        key = {"--format": "format", "-f": "format", "--decimals": "decimals", "--find": "find"}.get(name)
+        if key is not None:
+            if not has_value:
+                if index + 1 >= len(argv):
+                    return None
+                value = argv[index + 1]
+                index += 1
+            if key in options:
+                return None
+            options[key] = value
+        elif token in ("--", "-h", "--help") or (token.startswith("-") and not token.startswith("--")
+                                                  and not _is_number(token)):
+            return None  # help, -o and other short options: the full command line
+        elif token.startswith("--") and name in ("--out-file", "--version"):
+            return None
+        else:
+            rest.append(token)
+        index += 1
+    fmt = options.get("format", "text")
+    decimals = options.get("decimals")
+    if fmt not in _FORMATS or (decimals is not None and not (_DECIMALS.fullmatch(decimals)
+                                                               and int(decimals) <= 15)):
+        return None
+    return argv[0], rest, fmt, None if decimals is None else int(decimals), options.get("find")
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def answer_quickly(argv: list[str]) -> bool:
+    """Answer a plain one-problem kind command and return True, or return False untouched."""
+    if os.environ.get("DLSOLVE_FULL_PATH"):
+        return False
+    parsed = _read_options(argv)
+    if parsed is None:
+        return False
+    name, args, fmt, decimals, find = parsed
+    from .render.lines import Lines
+
+    terminal = Lines.for_stdout()
+    if terminal is None or not (getattr(sys.stdout, "encoding", "") or "").lower().startswith("utf"):
+        return False
+    try:
+        text = _answer(name, args, fmt, decimals, find, terminal)
+    except KeyboardInterrupt:
+        raise
+    except Exception:  # noqa: BLE001 - whatever went wrong, the full path says it properly
+        return False
+    if text is None:
+        return False
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return True
+
+
+def _answer(name: str, args: list[str], fmt: str, decimals, find, terminal) -> str | None:
+    from .flags import kind_problem
+    from .light_models import light_models
+    from .pipeline import FileResult, solve_problem
+    from .spec import LineMap
+
+    with light_models():
+        from .registry import get_kind
+
+        problem = kind_problem(get_kind(name), args, find)
+        result = solve_problem(problem, file="command line", lines=LineMap(), prefix=(), decimals=decimals)
+        if result.error is not None:
+            return None
+        results = [FileResult("command line", None, [result])]
+        if fmt == "json":
+            from .render.json import render_json
+
+            return render_json(results)
+        from .render.lines import Lines
+        from .render.terminal import render_terminal
+
+        buffer = io.StringIO()
+        render_terminal(Lines(buffer, terminal.width, terminal.color), results)
+        return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `dlsolve` script: the fast path when it applies, else the full command line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not answer_quickly(argv):
+        from .cli import main as full_command_line
+
+        full_command_line(argv, quick=False)
