@@ -16,8 +16,12 @@ _PLAIN_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 _PLAIN_SHAPE = re.compile(r"[1-9][0-9]*(x[0-9]+)+")
 # Nested lists of decimal integers and plain decimals (`[[0, 1.5], [-2, 3]]`) read the same as
 # JSON and as YAML; JSON reads a 512×512 matrix in milliseconds, where PyYAML's loaders take
-# 0.3–10 s. Numbers YAML reads otherwise (`1e5`, `010`, `.5`, `1_000`) are not JSON: they fail
+# 0.3–10 s (libyaml's differs from the pure loader on some odd values, `!`, so it is not used). Numbers YAML reads otherwise (`1e5`, `010`, `.5`, `1_000`) are not JSON: they fail
 # here and go to YAML.
+# Words with a space between them and none of YAML's indicators (`1x32x32 | conv 6 5 | fc 10`):
+# no YAML number, boolean, null or date has a space without a colon, so YAML reads these as the
+# same plain string.
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ×|=.,_+\-/()]*[A-Za-z0-9×|=.,_+\-/()]")
 _JSON_NUMBERS = re.compile(r"\[[\[\]\s,0-9.\-]*\]")
 
 
@@ -29,6 +33,8 @@ def flag_value(text: str):
         return int(text)
     if _PLAIN_SHAPE.fullmatch(text):
         return text
+    if " " in text and _PLAIN_WORDS.fullmatch(text):
+        return text
     if _JSON_NUMBERS.fullmatch(text):
         import json
 
@@ -38,9 +44,8 @@ def flag_value(text: str):
             pass
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
     try:
-        value = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        value = yaml.safe_load(text)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):  # `0x_`: PyYAML's int() fails
         return text
     return text if value is None else value
