@@ -22,6 +22,11 @@ _PLAIN_SHAPE = re.compile(r"[1-9][0-9]*(x[0-9]+)+")
 # no YAML number, boolean, null or date has a space without a colon, so YAML reads these as the
 # same plain string.
 _PLAIN_WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ×|=.,_+\-/()]*[A-Za-z0-9×|=.,_+\-/()]")
+# One name (`same`, `conv1d`, `sigmoid`) is a plain string in YAML unless it is one of YAML 1.1's
+# booleans or nulls.
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+_YAML_WORDS = {"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+               "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL"}
 _JSON_NUMBERS = re.compile(r"\[[\[\]\s,0-9.\-]*\]")
 
 
@@ -33,7 +38,7 @@ def flag_value(text: str):
         return int(text)
     if _PLAIN_SHAPE.fullmatch(text):
         return text
-    if " " in text and _PLAIN_WORDS.fullmatch(text):
+    if (" " in text and _PLAIN_WORDS.fullmatch(text)) or (_PLAIN_NAME.fullmatch(text) and text not in _YAML_WORDS):
         return text
     if _JSON_NUMBERS.fullmatch(text):
         import json
