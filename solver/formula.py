@@ -287,12 +287,28 @@ class _Writer:
             return (expr.latex_name() if self.latex else expr.text_name()), _ATOM
         if isinstance(expr, Num):
             return self._number(expr.value)
+        if expr.op in ("+", "-") and isinstance(expr.args[0], Op) and expr.args[0].op in ("+", "-"):
+            return self._sum_chain(expr, depth)
         if depth > _RECURSION_DEPTH:
             return _post_order(expr, self._leaf, self._compose)
         args, depth = expr.args, depth + 1
         if len(args) == 2:  # most nodes; spelled out, as a comprehension's frame costs more
             return self._compose(expr, (self._write(args[0], depth), self._write(args[1], depth)))
         return self._compose(expr, [self._write(arg, depth) for arg in args])
+
+    def _sum_chain(self, expr: Op, depth: int) -> tuple[str, int]:
+        """((a + b) − c) + d written term by term and joined once: a total over 10,000 layers is a
+        chain that deep, and writing it node by node would copy the growing text at every node."""
+        rights = []
+        while isinstance(expr, Op) and expr.op in ("+", "-"):
+            rights.append((expr.op, expr.args[1]))
+            expr = expr.args[0]
+        pieces = [self._wrap(self._write(expr, depth + 1), _ADD)]
+        for op, right in reversed(rights):
+            sign = " - " if (self.latex and op == "-") else (" − " if op == "-" else " + ")
+            pieces.append(sign)
+            pieces.append(self._wrap(self._write(right, depth + 1), _ADD + (op == "-")))
+        return "".join(pieces), _ADD
 
     def _number(self, value) -> tuple[str, int]:
         if self.format_value is not None and not isinstance(value, (int, float, Fraction)):

@@ -13,8 +13,10 @@ from typing import Any
 
 from .errors import BadInput, did_you_mean
 
-MAX_FILE_BYTES = 2_000_000
-MAX_YAML_NODES = 200_000  # guards against alias bombs ("billion laughs")
+# Room for a 512×512 `convolve` input written with decimals (≈ 2–5 MB, 263,000 nodes) or 10,000
+# problems in one file (≈ 150,000 nodes); loading a million nodes takes ≈ 300 MB and a few seconds.
+MAX_FILE_BYTES = 10_000_000
+MAX_YAML_NODES = 1_000_000  # also guards against alias bombs ("billion laughs")
 
 PROBLEM_KEYS = ("id", "kind", "title", "notes", "given", "find", "decimals",
                 "round_intermediate", "answer", "vary")
