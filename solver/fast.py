@@ -1,13 +1,15 @@
-"""The fast path of a one-problem kind command (`dlsolve conv-shape --input 10x11 --kernel 3`).
+"""The fast path of a one-problem kind command (`dlsolve conv-shape --input 10x11 --kernel 3`)
+and of `solve` for files whose problems all solve.
 
 SPEC §8 wants such a command answered in a few times Python's own start-up; typer, rich and
 pydantic together cost several times that before anything is computed. This path reads the
 command's few options itself, validates the kind's input with the stand-in of
 `solver.light_models`, solves through the same pipeline, and writes the same text or JSON. It
-answers only the plain case — a kind name, its field flags, `--format text|json`, `--decimals`,
-`--find`, a problem that solves — and only after everything has succeeded does it write. Any
-other command (help, `-o`, other formats, a bad value, a validator's complaint, an error entry,
-anything unexpected) returns False and the full command line answers it, messages included.
+answers only the plain case — a kind name with its field flags and `--find`, or `solve` with
+files; `--format text|json`, `--decimals`; problems that all solve — and only after everything
+has succeeded does it write. Any other command (help, `-o`, other formats, a bad value, a
+validator's complaint, an error entry, anything unexpected) returns False and the full command
+line answers it, messages included.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ def _kind_module_exists(name: str) -> bool:
 
 
 def _read_options(argv: list[str]):
-    """(kind, field arguments, format, decimals, find), or None for anything but the plain case."""
-    if not argv or not _kind_module_exists(argv[0]):
+    """(command, arguments, format, decimals, find) of a kind command or of `solve` with files,
+    or None for anything but the plain case."""
+    if not argv or not (argv[0] == "solve" or _kind_module_exists(argv[0])):
         return None
     options: dict[str, str] = {}
     rest: list[str] = []
@@ -52,11 +55,13 @@ def _read_options(argv: list[str]):
         elif token in ("--", "-h", "--help") or (token.startswith("-") and not token.startswith("--")
                                                   and not _is_number(token)):
             return None  # help, -o and other short options: the full command line
-        elif token.startswith("--") and name in ("--out-file", "--version"):
+        elif token.startswith("--") and (name in ("--out-file", "--version", "--only") or argv[0] == "solve"):
             return None
         else:
             rest.append(token)
         index += 1
+    if argv[0] == "solve" and (not rest or "find" in options):
+        return None
     fmt = options.get("format", "text")
     decimals = options.get("decimals")
     if fmt not in _FORMATS or (decimals is not None and not (_DECIMALS.fullmatch(decimals)
@@ -100,19 +105,12 @@ def answer_quickly(argv: list[str]) -> bool:
 
 
 def _answer(name: str, args: list[str], fmt: str, decimals, find, terminal) -> str | None:
-    from .flags import kind_problem
     from .light_models import light_models
-    from .pipeline import FileResult, solve_problem
-    from .spec import LineMap
 
     with light_models():
-        from .registry import get_kind
-
-        problem = kind_problem(get_kind(name), args, find)
-        result = solve_problem(problem, file="command line", lines=LineMap(), prefix=(), decimals=decimals)
-        if result.error is not None:
+        results = _solve_files(args, decimals) if name == "solve" else _solve_flags(name, args, find, decimals)
+        if results is None:
             return None
-        results = [FileResult("command line", None, [result])]
         if fmt == "json":
             from .render.json import render_json
 
@@ -123,6 +121,29 @@ def _answer(name: str, args: list[str], fmt: str, decimals, find, terminal) -> s
         buffer = io.StringIO()
         render_terminal(Lines(buffer, terminal.width, terminal.color), results)
         return buffer.getvalue()
+
+
+def _solve_flags(name: str, args: list[str], find, decimals):
+    from .flags import kind_problem
+    from .pipeline import FileResult, solve_problem
+    from .registry import get_kind
+    from .spec import LineMap
+
+    problem = kind_problem(get_kind(name), args, find)
+    result = solve_problem(problem, file="command line", lines=LineMap(), prefix=(), decimals=decimals)
+    return None if result.error is not None else [FileResult("command line", None, [result])]
+
+
+def _solve_files(paths: list[str], decimals):
+    """`solve FILE…`: every file read and every problem solved, or None at the first error."""
+    from pathlib import Path
+
+    from .pipeline import collect_paths, solve_file
+
+    results = [solve_file(path, decimals=decimals) for path in collect_paths([Path(p) for p in paths])]
+    if any(r.error is not None or any(p.error is not None for p in r.problems) for r in results):
+        return None
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -370,6 +370,20 @@ def update_ema(ema, model, decay: float) -> None:
                 average.copy_(current)
 
 
+MIN_STEPS = 300  # a one-cycle schedule needs a few hundred steps to warm up, train and anneal
+
+
+def fitted_batch_size(samples: int, epochs: int, default: int, smallest: int = 32) -> int:
+    """A task's default batch, halved (down to `smallest`) until the run takes at least
+    MIN_STEPS optimiser steps: a short run (`--epochs 1 --limit 10000`: 78 steps of 128) is
+    otherwise over before its learning-rate schedule has done its work. Runs long enough
+    keep the default; a --batch-size given on the command line is used as given."""
+    batch = default
+    while batch > smallest and max(1, samples // batch) * epochs < MIN_STEPS:
+        batch //= 2
+    return max(batch, min(smallest, default))
+
+
 def batches_per_epoch(n: int, batch_size: int) -> int:
     """Full batches only: every process must take the same number of steps under DDP."""
     return max(1, n // batch_size)
