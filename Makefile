@@ -32,6 +32,8 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/library.py
 	$(BIN)/python benchmarks/network.py
+	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/scaling.py
 
 clean:
 	rm -rf $(VENV) keys
