@@ -11,12 +11,14 @@ import subprocess
 import sys
 
 import pytest
+from helpers import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver.light_models import Unsupported, light_models
 from solver.registry import get_kind
 
+EXAMPLES = str(REPO / "problems" / "examples") + "/"
 HEAVY = ("typer", "click", "rich.console", "pydantic", "yaml", "numpy", "sympy", "torch", "matplotlib")
 
 
@@ -42,6 +44,7 @@ def loaded_by(argv: list[str]) -> list[str]:
 def test_a_numeric_command_loads_no_command_line_or_validation_library():
     assert loaded_by(["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"]) == []
     assert loaded_by(["network", "1x32x32 | conv 6 5 | maxpool 2 | fc 10", "--format", "json"]) == []
+    assert loaded_by(["solve", EXAMPLES + "conv-shape-variants.yaml", "--format", "json"]) == ["yaml"]
 
 
 def test_help_and_bad_input_go_the_full_way():
@@ -61,6 +64,9 @@ COMMANDS = [
     ["posenc", "--pos", "5", "--dims", "0..10", "--d-model", "512"],
     ["gate", "XOR", "--format=json"],
     ["convolve", "--input", "[1, 2, 6, 7, 8, 9, 1]", "--filters", "[[0, 1, 0], [1, 0, 1]]"],
+    ["solve", EXAMPLES + "conv-shape-variants.yaml"],
+    ["solve", EXAMPLES + "conv-shape-variants.yaml", EXAMPLES + "posenc-layouts.yaml", "-f", "json"],
+    ["solve", str(REPO / "tests" / "bad_input" / "mixed_good_and_bad.yml")],  # error entries: the full path
 ]
 
 
