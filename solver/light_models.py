@@ -22,6 +22,8 @@ from typing import Any
 _REQUIRED = object()
 _LITERAL = re.compile(r"Literal\[(.*)\]")
 _LITERAL_ITEM = re.compile(r"\s*(?:(-?\d+)|\"([^\"\\]*)\"|'([^'\\]*)')\s*(?:,|$)")
+_BOUNDS = {"ge": lambda v, b: v >= b, "gt": lambda v, b: v > b, "le": lambda v, b: v <= b,
+           "lt": lambda v, b: v < b}
 _PLAIN_TYPES = {"Any": None, "object": None, "bool": bool, "int": int, "float": float, "str": str}
 
 
@@ -42,7 +44,7 @@ class FieldInfo:
         self.default = default
         self.default_factory = default_factory
         self.description = description
-        self.options = options  # constraints (ge, le, …): the stand-in leaves such fields to pydantic
+        self.options = options  # bounds (ge, gt, le, lt) of numbers are checked; other options are left to pydantic
         self.annotation: Any = None
         self.check: Any = "unsupported"  # how a given value is checked, from the annotation
 
@@ -146,7 +148,8 @@ class BaseModel:
             info = value if isinstance(value, FieldInfo) else FieldInfo(value)
             info.annotation = annotation
             optional, check = _checker(annotation) if isinstance(annotation, str) else (False, "unsupported")
-            info.check = (optional, check if not info.options else "unsupported")
+            bounds_only = set(info.options) <= set(_BOUNDS) and check in (int, float)
+            info.check = (optional, check if not info.options or bounds_only else "unsupported")
             fields[name] = info
             if name in cls.__dict__:
                 delattr(cls, name)
@@ -187,6 +190,9 @@ class BaseModel:
                 value = _call(validator, cls, value, name, values)
             optional, check = info.check
             value = _accept(check, optional, value)
+            for bound, holds in _BOUNDS.items():
+                if bound in info.options and value is not None and not holds(value, info.options[bound]):
+                    raise Unsupported("bound")
             for validator in cls._field_validators(name, "after"):
                 value = _call(validator, cls, value, name, values)
             values[name] = value

@@ -63,6 +63,8 @@ COMMANDS = [
     ["network", "1x32x32 | conv 6 5 | maxpool 2 | conv 16 5 | maxpool 2 | fc 120 | fc 84 | fc 10"],
     ["posenc", "--pos", "5", "--dims", "0..10", "--d-model", "512"],
     ["gate", "XOR", "--format=json"],
+    ["rnn-unroll", "--layers", "3", "--steps", "4", "--cell", "LSTM"],
+    ["rnn-unroll", "--layers", "0", "--steps", "4"],
     ["convolve", "--input", "[1, 2, 6, 7, 8, 9, 1]", "--filters", "[[0, 1, 0], [1, 0, 1]]"],
     ["solve", EXAMPLES + "conv-shape-variants.yaml"],
     ["solve", EXAMPLES + "conv-shape-variants.yaml", EXAMPLES + "posenc-layouts.yaml", "-f", "json"],
@@ -99,7 +101,7 @@ def random_value(rng: random.Random):
     return {"x": rng.randint(0, 3)}
 
 
-@pytest.mark.parametrize("kind_name", ["conv-shape", "conv-design", "posenc", "network", "tensor", "gate",
+@pytest.mark.parametrize("kind_name", ["conv-shape", "conv-design", "posenc", "network", "tensor", "gate", "rnn-unroll",
                                        "activation", "batchnorm", "attention"])
 def test_the_stand_in_accepts_only_what_pydantic_accepts_with_the_same_values(kind_name):
     rng = random.Random(kind_name)
