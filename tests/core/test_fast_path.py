@@ -156,3 +156,45 @@ def test_a_512_by_512_matrix_flag_is_read_as_json():
 
     matrix = [[(i * 7 + j) % 11 - 5 for j in range(512)] for i in range(512)]
     assert flag_value(json.dumps(matrix)) == matrix
+
+
+def _through_a_terminal(argv: list[str], full: bool) -> bytes:
+    """What a command writes to a 57-column colour terminal (a pseudo-terminal)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR",
+                                                            "DLSOLVE_FULL_PATH")}
+    env["TERM"] = "xterm-256color"
+    if full:
+        env["DLSOLVE_FULL_PATH"] = "1"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 57, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "solver.cli" if full else "solver", *argv], stdin=slave,
+                               stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not data:
+            break
+        out += data
+    process.wait(timeout=120)
+    os.close(master)
+    return out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+@pytest.mark.parametrize("argv", [
+    ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"],
+    ["network", "1x32x32 | conv 6 5 | maxpool 2 | fc 10"],
+], ids=["conv-shape", "network"])
+def test_a_colour_terminal_gets_the_same_bytes(argv):
+    fast = _through_a_terminal(argv, full=False)
+    assert b"\x1b[1;36m" in fast  # coloured, wrapped at 57 columns
+    assert fast == _through_a_terminal(argv, full=True)
