@@ -59,6 +59,8 @@ def draw_network(path: Path, shape: Shape, rows: list[Row], layout: str = "chw")
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, Polygon
 
+    from ..figures import save
+
     blocks = _blocks(shape, rows)
     maps = [s for _, _, s in blocks if s.form == "map"]
     largest_side = max([max(s.spatial) for s in maps] + [2])
@@ -94,5 +96,5 @@ def draw_network(path: Path, shape: Shape, rows: list[Row], layout: str = "chw")
     ax.set_ylim(-2.3, 2.9)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
+    save(fig, path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
     plt.close(fig)

@@ -159,6 +159,8 @@ def _plot(given: ActivationInput, values: list, derivatives: list) -> Figure:
         import matplotlib.pyplot as plt
         import numpy as np
 
+        from ..figures import save
+
         low, high = min(points + [-3]), max(points + [3])
         margin = 0.1 * (high - low)
         xs = np.linspace(low - margin, high + margin, 400)
@@ -177,7 +179,7 @@ def _plot(given: ActivationInput, values: list, derivatives: list) -> Figure:
         ax.legend()
         ax.set_title(act.ACTIVATIONS[given.function].definition, fontsize=10)
         fig.tight_layout()
-        fig.savefig(path)
+        save(fig, path)
         plt.close(fig)
 
     return Figure(f"{given.function}-plot", f"{given.function} and its derivative, given points marked", draw)

@@ -160,6 +160,8 @@ def _heatmap(given: PosencInput, positions: list[int], dims: list[int]) -> Figur
         import numpy as np
         from matplotlib.patches import Rectangle
 
+        from ..figures import save
+
         pos = np.arange(rows)[:, None]
         columns = np.arange(given.d_model)[None, :]
         if given.layout == "interleaved":
@@ -184,7 +186,7 @@ def _heatmap(given: PosencInput, positions: list[int], dims: list[int]) -> Figur
                      f"{given.layout})\nrequested cells outlined", fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.04)
         fig.tight_layout()
-        fig.savefig(path)
+        save(fig, path)
         plt.close(fig)
 
     return Figure("posenc-heatmap", f"heat map of the positional encodings, positions 0–{rows - 1}, "

@@ -32,3 +32,23 @@ def test_markdown_then_html_draws_each_figure_once(tmp_path):
 
     for path in written:
         assert base64.b64encode(path.read_bytes()).decode("ascii") in page
+
+
+def test_fast_png_compression_keeps_every_pixel(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from solver.figures import save
+
+    figure, axes = plt.subplots(figsize=(3, 2), dpi=80)
+    axes.imshow(np.sin(np.arange(400).reshape(20, 20) / 7), cmap="RdBu_r")
+    axes.set_title("a title")
+    save(figure, tmp_path / "fast.png")
+    figure.savefig(tmp_path / "default.png")
+    plt.close(figure)
+    fast, default = (matplotlib.image.imread(tmp_path / name) for name in ("fast.png", "default.png"))
+    assert fast.shape == default.shape and np.array_equal(fast, default)
