@@ -29,9 +29,10 @@ _RICH_ENVIRONMENT = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTI
                      "JUPYTER_LINES")
 
 
-@lru_cache(maxsize=64)
-def _combine(styles: tuple[str, ...]) -> str:
-    """The SGR codes of styles applied on top of each other ("" when plain)."""
+@lru_cache(maxsize=128)
+def _combine(styles: tuple[str, ...], no_color: bool = False) -> str:
+    """The SGR codes of styles applied on top of each other ("" when plain); with `no_color`
+    (rich's NO_COLOR), bold, dim and italic stay and colours go."""
     attributes: set[int] = set()
     colour = None
     for style in styles:
@@ -42,11 +43,11 @@ def _combine(styles: tuple[str, ...]) -> str:
                 colour = _COLOURS[word]
             else:
                 raise ValueError(f"style {word!r} is not one Lines writes")
-    codes = sorted(attributes) + ([colour] if colour is not None else [])
+    codes = sorted(attributes) + ([colour] if colour is not None and not no_color else [])
     return ";".join(str(code) for code in codes)
 
 
-def segments(pieces) -> list[tuple[str, str]]:
+def segments(pieces, no_color: bool = False) -> list[tuple[str, str]]:
     """(text, SGR codes) runs as rich renders a Text built from `pieces`: a run ends wherever a
     styled piece begins or ends."""
     runs: list[tuple[str, str]] = []
@@ -59,10 +60,10 @@ def segments(pieces) -> list[tuple[str, str]]:
             if open_plain:
                 runs[-1] = (runs[-1][0] + text, runs[-1][1])
             else:
-                runs.append((text, _combine((base,))))
+                runs.append((text, _combine((base,), no_color)))
                 open_plain = True
         else:
-            runs.append((text, _combine((base, style))))
+            runs.append((text, _combine((base, style), no_color)))
             open_plain = False
     return runs
 
@@ -127,16 +128,18 @@ def _runs_between(runs, owner, starts, left: int, right: int) -> list[tuple[str,
 class Lines:
     """Writes styled lines to a file as a rich Console of that width and colour would."""
 
-    def __init__(self, file, width: int, color: bool, console=None):
+    def __init__(self, file, width: int, color: bool, console=None, no_color: bool = False):
         self.file = file
         self.width = width
         self.color = color
+        self.no_color = no_color
         self._console = console
 
     @classmethod
     def of(cls, console) -> "Lines":
         """The lines of an existing rich Console: its file, width and colour."""
-        return cls(console.file, console.width, console.color_system is not None, console)
+        return cls(console.file, console.width, console.color_system is not None, console,
+                   no_color=bool(getattr(console, "no_color", False)))
 
     @classmethod
     def for_stdout(cls) -> "Lines | None":
@@ -174,7 +177,7 @@ class Lines:
                 text = Text(part, style=style) if number == 0 else text + Text(part, style=style)
             self.rich(text)
             return
-        runs = segments(pieces)
+        runs = segments(pieces, self.no_color)
         if not runs:
             self.file.write("\n")
             return

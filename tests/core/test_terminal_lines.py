@@ -18,10 +18,10 @@ TEXT = st.lists(st.sampled_from(list("ab xyz  ⌊⌋·−=ᵀ\n") + ["長", "Σ"
                 max_size=25).map("".join)
 
 
-def rich_output(pieces, width: int, color: bool) -> str:
+def rich_output(pieces, width: int, color: bool, no_color: bool = False) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system="standard" if color else None,
-                      force_terminal=color, highlight=False, soft_wrap=False)
+                      force_terminal=color, highlight=False, soft_wrap=False, no_color=no_color)
     text = Text(pieces[0][0], style=pieces[0][1])
     for part, style in pieces[1:]:
         text = text + Text(part, style=style)
@@ -29,17 +29,17 @@ def rich_output(pieces, width: int, color: bool) -> str:
     return buffer.getvalue()
 
 
-def lines_output(pieces, width: int, color: bool) -> str:
+def lines_output(pieces, width: int, color: bool, no_color: bool = False) -> str:
     buffer = io.StringIO()
-    Lines(buffer, width, color).print(*pieces)
+    Lines(buffer, width, color, no_color=no_color).print(*pieces)
     return buffer.getvalue()
 
 
 @settings(max_examples=400, deadline=None)
 @given(pieces=st.lists(st.tuples(TEXT, st.sampled_from(STYLES)), min_size=1, max_size=4),
-       width=st.integers(min_value=3, max_value=40), color=st.booleans())
-def test_lines_write_what_rich_prints(pieces, width, color):
-    assert lines_output(pieces, width, color) == rich_output(pieces, width, color)
+       width=st.integers(min_value=3, max_value=40), color=st.booleans(), no_color=st.booleans())
+def test_lines_write_what_rich_prints(pieces, width, color, no_color):
+    assert lines_output(pieces, width, color, no_color) == rich_output(pieces, width, color, no_color)
 
 
 def test_a_blank_line_and_a_wide_table_go_through():
