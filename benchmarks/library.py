@@ -1,36 +1,26 @@
-"""Benchmark: solve the bundled problem library in one process (SPEC §8; goal under 3 s,
-figures excluded).
+"""Benchmark: solve the bundled problem library in one process, to each key format (SPEC §8:
+under 3 s to JSON, 4 s to Markdown, 6 s to HTML, figures included).
 
-    python benchmarks/library.py [--repeat 5] [--path problems/]
+    python benchmarks/library.py [--repeat 3] [--path problems/] [--formats json,md,html]
 
-Each run is a fresh `dlsolve solve PATH --format json -o FILE`: start-up, YAML, every solver
-(sympy and NumPy imported on first use) and the JSON key, but no figure is drawn (JSON holds
-none). The median and best wall times are printed, then the slowest files of one in-process
-run, to show where the time goes.
+Each run is a fresh `dlsolve solve PATH --format F -o FILE`: start-up, YAML, every solver
+(sympy and NumPy imported on first use), the key, and for Markdown and HTML every figure
+(matplotlib imported, each figure drawn once). The formats are run in turn, repeat after
+repeat, and compared by CPU time with the JSON key of the same run; then the slowest files
+of one in-process pass, to show where the solving time goes.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-GOAL_S = 3.0
-REPO = Path(__file__).resolve().parents[1]
-# Installed code runs from cached bytecode; a user never pays for recompiling (see startup.py).
-ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+from _measure import REPO, dlsolve_command, load_note, run_once
 
-
-def one_process_run(path: Path, out: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "solver.cli", "solve", str(path), "--format", "json",
-                    "-o", str(out)], check=True, capture_output=True, env=ENV, cwd=REPO)
-    return time.perf_counter() - start
+GOALS_S = {"json": 3.0, "md": 4.0, "html": 6.0}
 
 
 def slowest_files(path: Path, count: int = 6) -> list[tuple[float, str, int]]:
@@ -47,21 +37,31 @@ def slowest_files(path: Path, count: int = 6) -> list[tuple[float, str, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--path", type=Path, default=REPO / "problems")
+    parser.add_argument("--formats", default="json,md,html")
     args = parser.parse_args()
     path = args.path.resolve()
-
+    formats = args.formats.split(",")
+    dlsolve = dlsolve_command()
+    times: dict[str, list[tuple[float, float]]] = {fmt: [] for fmt in formats}
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "key.json"
-        one_process_run(path, out)  # file and bytecode caches
-        walls = [one_process_run(path, out) for _ in range(args.repeat)]
-    median = statistics.median(walls)
-    print(f"dlsolve solve {path.relative_to(REPO) if path.is_relative_to(REPO) else path} --format json: "
-          f"median {median:.2f} s, best {min(walls):.2f} s over {args.repeat} runs; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"goal: under {GOAL_S:.0f} s —", "met" if median < GOAL_S else "NOT met")
-    print("slowest files (one in-process pass):")
+        commands = {fmt: dlsolve + ["solve", str(path), "--format", fmt, "-o", str(Path(scratch) / f"key.{fmt}")]
+                    for fmt in formats}
+        run_once(commands[formats[0]])  # file and bytecode caches
+        for _ in range(args.repeat):
+            for fmt, argv in commands.items():
+                times[fmt].append(run_once(argv))
+    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    print(f"dlsolve solve {shown}: medians of {args.repeat} runs; {load_note()}")
+    cpu = {fmt: statistics.median(c for _, c in values) for fmt, values in times.items()}
+    for fmt, values in times.items():
+        wall = statistics.median(w for w, _ in values)
+        ratio = f"   {cpu[fmt] / cpu['json']:.2f}× JSON" if "json" in cpu else ""
+        goal = GOALS_S.get(fmt)
+        verdict = f"   goal {goal:.0f} s: {'met' if cpu[fmt] < goal else 'NOT met'}" if goal else ""
+        print(f"  --format {fmt:5} wall {wall:6.2f} s   cpu {cpu[fmt]:6.2f} s{ratio}{verdict}")
+    print("slowest files (one in-process pass, solving only):")
     for seconds, file, problems in slowest_files(path):
         print(f"  {seconds * 1000:7.0f} ms  {file} ({problems} problems)")
 

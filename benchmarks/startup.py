@@ -1,52 +1,51 @@
-"""Start-up benchmark (SPEC §8): median wall time of a numeric one-problem command beside a bare
-`python -c pass`. Goal: under 0.2 s on a 2-core machine. Run: python benchmarks/startup.py"""
+"""Start-up benchmark (SPEC §8): a numeric one-problem command, and `solve` of a one-problem
+file, beside a bare `python -c pass` measured in the same run. Goal: at most 0.15 s wall and at
+most 5× `python -c pass`. Run: python benchmarks/startup.py [--runs 21]"""
 
 from __future__ import annotations
 
-import os
-import resource
-import shutil
-import statistics
-import subprocess
+import argparse
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-RUNS = 21
-COMMAND = ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"]
+from _measure import dlsolve_command, load_note, medians
 
-
-# An installed package runs from cached bytecode; with PYTHONDONTWRITEBYTECODE set (as on some
-# CI and container images) every run would recompile dlsolve's modules (≈ 45 ms), which is not
-# what a user sees. The warm-up run below writes the cache.
-ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-
-
-def median_seconds(argv: list[str]) -> tuple[float, float]:
-    """Median wall time and median CPU time (user + system) of a command."""
-    walls, cpus = [], []
-    for _ in range(RUNS):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, env=ENV)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+GOAL_S, GOAL_RATIO = 0.15, 5.0
+ONE_PROBLEM = "problems:\n  - {id: q1, kind: conv-shape, given: {input: 10x11, kernel: 3, stride: 2}}\n"
 
 
 def main() -> None:
-    script = shutil.which("dlsolve", path=str(Path(sys.executable).parent)) or shutil.which("dlsolve")
-    dlsolve = [script] if script else [sys.executable, "-m", "solver.cli"]
-    subprocess.run(dlsolve + COMMAND, check=True, capture_output=True, env=ENV)  # file and bytecode caches
-    bare, bare_cpu = median_seconds([sys.executable, "-c", "pass"])
-    full, full_cpu = median_seconds(dlsolve + COMMAND)
-    load = os.getloadavg()[0]
-    print(f"medians of {RUNS} runs; load average {load:.2f} on {os.cpu_count()} cores")
-    print(f"{'command':58} {'wall':>9} {'cpu':>9}")
-    print(f"{'python -c pass':58} {bare * 1000:7.1f}ms {bare_cpu * 1000:7.1f}ms")
-    print(f"{'dlsolve ' + ' '.join(COMMAND):58} {full * 1000:7.1f}ms {full_cpu * 1000:7.1f}ms")
-    print("goal: under 200 ms wall —", "met" if full < 0.2 else "NOT met")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    dlsolve = dlsolve_command()
+    with tempfile.TemporaryDirectory() as scratch:
+        problem = Path(scratch) / "one.yaml"
+        problem.write_text(ONE_PROBLEM)
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "dlsolve conv-shape --input 10x11 --kernel 3 --stride 2":
+                dlsolve + ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"],
+            "… --format json": dlsolve + ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2",
+                                          "--format", "json"],
+            "dlsolve network LeNet-5 string": dlsolve + [
+                "network", "1x32x32 | conv 6 5 | maxpool 2 | conv 16 5 | maxpool 2 | fc 120 | fc 84 | fc 10"],
+            "dlsolve solve one-problem.yaml": dlsolve + ["solve", str(problem)],
+            "the full command line (DLSOLVE_FULL_PATH=1)":
+                ["env", "DLSOLVE_FULL_PATH=1"] + dlsolve + ["conv-shape", "--input", "10x11", "--kernel", "3",
+                                                           "--stride", "2"],
+        }
+        results = medians(commands, args.runs)
+    bare_wall, bare_cpu = results["python -c pass"]
+    print(f"medians of {args.runs} runs, interleaved; {load_note()}; {' '.join(dlsolve[:2])}")
+    print(f"{'command':58} {'wall':>8} {'cpu':>8} {'× pass (wall)':>14} {'× pass (cpu)':>13}")
+    for name, (wall, cpu) in results.items():
+        print(f"{name:58} {wall * 1000:6.0f}ms {cpu * 1000:6.0f}ms {wall / bare_wall:13.1f}× "
+              f"{cpu / bare_cpu:12.1f}×")
+    for name, (wall, _) in list(results.items())[1:5]:
+        met = wall <= GOAL_S and wall / bare_wall <= GOAL_RATIO
+        print(f"goal (≤ {GOAL_S} s and ≤ {GOAL_RATIO:.0f}× pass) for {name}: {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""`python -m solver …` runs the `dlsolve` command line."""
+"""`python -m solver …` runs the command line, as the `dlsolve` script does."""
 
-from .cli import main
+from solver.fast import main
 
 main()

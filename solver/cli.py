@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -19,6 +18,8 @@ from typing import Optional
 import typer
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, BadInput, DlsolveError, did_you_mean
+from .flags import flag_value as _flag_value  # noqa: F401 - the name tests and callers use
+from .flags import kind_problem, parse_flags  # noqa: F401
 
 TRAINING_COMMANDS = ("train", "generate", "gradcheck")
 FIXED_COMMANDS = ("solve", "check", "grade", "mistakes", "kinds", "new", "vary", "export", *TRAINING_COMMANDS)
@@ -486,19 +487,7 @@ def _make_kind_command(kind):
         from .pipeline import FileResult, solve_within
         from .spec import LineMap
 
-        given, positional = parse_flags(ctx.args)
-        if positional:
-            if len(positional) > 1:
-                raise BadInput(f"`{kind.name}` takes at most one argument, got {len(positional)}: "
-                               f"{' '.join(positional)}", file="command line")
-            argument = positional[0]
-            if kind.positional is None:
-                raise BadInput(f"`{kind.name}` takes no positional argument (got {argument!r}); "
-                               "use --field value", file="command line")
-            given[kind.positional] = _flag_value(argument)
-        for name in (find.split(",") if find else []):
-            given[name.strip().replace("-", "_")] = "?"
-        problem = {"id": kind.name, "kind": kind.name, "given": given, "find": []}
+        problem = kind_problem(kind, ctx.args, find)
         result = solve_within(_limits(time_limit, memory_limit), problem, file="command line",
                               lines=LineMap(), prefix=(), decimals=decimals)
         results = [FileResult("command line", None, [result])]
@@ -515,57 +504,6 @@ def _make_kind_command(kind):
     return command
 
 
-# Values that YAML reads as a plain decimal integer or leaves as a string, recognised without
-# importing PyYAML (≈ 20 ms of a one-problem command, SPEC §8): `3`, `-1`, `10x11`, `3x3x3`.
-# A leading zero is left to YAML, which reads `010` as octal and `0x10` as hexadecimal.
-_PLAIN_INT = re.compile(r"-?(0|[1-9][0-9]*)")
-_PLAIN_SHAPE = re.compile(r"[1-9][0-9]*(x[0-9]+)+")
-
-
-def _flag_value(text: str):
-    """A flag's value as inline YAML (`[0, 2]`, `3`, `10x11`); `?` stays the unknown marker."""
-    if text.strip() == "?":
-        return "?"
-    if _PLAIN_INT.fullmatch(text):
-        return int(text)
-    if _PLAIN_SHAPE.fullmatch(text):
-        return text
-    import yaml
-
-    try:
-        value = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError):  # `0x_`: PyYAML's int() fails
-        return text
-    return text if value is None else value
-
-
-def parse_flags(args: list[str]) -> tuple[dict, list[str]]:
-    """`XOR --d-model 512 --dims "[0, 2]" --ceil-mode` ->
-    ({"d_model": 512, "dims": [0, 2], "ceil_mode": True}, ["XOR"])."""
-    given: dict = {}
-    positional: list[str] = []
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if not token.startswith("--") or len(token) == 2:
-            positional.append(token)
-            index += 1
-            continue
-        name, has_value, value = token[2:].partition("=")
-        key = name.replace("-", "_")
-        if not has_value:
-            following = args[index + 1] if index + 1 < len(args) else None
-            if following is None or (following.startswith("--") and len(following) > 2):
-                given[key] = True
-                index += 1
-                continue
-            value = following
-            index += 1
-        given[key] = _flag_value(value)
-        index += 1
-    return given, positional
-
-
 def _first_command(argv: list[str]) -> Optional[str]:
     for arg in argv:
         if not arg.startswith("-"):
@@ -575,8 +513,12 @@ def _first_command(argv: list[str]) -> Optional[str]:
     return None
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: Optional[list[str]] = None, quick: bool = True) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    from .fast import answer_quickly  # a one-problem kind command without typer, rich or pydantic
+
+    if quick and answer_quickly(argv):
+        return
     _signals_end_cleanly()
     try:
         app = build_app(_first_command(argv))

@@ -187,7 +187,32 @@ def _divide(a, b):
     return a / b
 
 
-def evaluate(expr: Expr, bindings: Mapping[str, Any]) -> Any:
+def _post_order(expr: Expr, leaf: Callable[[Expr], Any], combine: Callable[[Op, list], Any]) -> Any:
+    """Fold a tree from its leaves up without recursion: a sum of 10,000 terms is a chain
+    10,000 deep, deeper than Python's stack allows (SPEC §8: no recursion on sizes a user
+    controls)."""
+    results: list = []
+    stack: list = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if not isinstance(node, Op):
+            results.append(leaf(node))
+        elif ready:
+            count = len(node.args)
+            parts = results[len(results) - count:]
+            del results[len(results) - count:]
+            results.append(combine(node, parts))
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args))
+    return results[0]
+
+
+# Trees are walked recursively (fast) down to this depth, and below it by `_post_order`.
+_RECURSION_DEPTH = 100
+
+
+def evaluate(expr: Expr, bindings: Mapping[str, Any], _depth: int = 0) -> Any:
     """The value of `expr` with its symbols bound; exact for integer and Fraction inputs."""
     if isinstance(expr, Num):
         return expr.value
@@ -196,7 +221,15 @@ def evaluate(expr: Expr, bindings: Mapping[str, Any]) -> Any:
             return bindings[expr.name]
         except KeyError:
             raise KeyError(f"formula symbol {expr.name!r} has no value") from None
-    values = [evaluate(a, bindings) for a in expr.args]
+    if _depth > _RECURSION_DEPTH:
+        return _post_order(expr, lambda node: evaluate(node, bindings), _apply)
+    args, depth = expr.args, _depth + 1
+    if len(args) == 2:  # most nodes; spelled out, as a comprehension's frame costs more
+        return _apply(expr, (evaluate(args[0], bindings, depth), evaluate(args[1], bindings, depth)))
+    return _apply(expr, [evaluate(a, bindings, depth) for a in args])
+
+
+def _apply(expr: Op, values: list) -> Any:
     op = expr.op
     if op == "+":
         return values[0] + values[1]
@@ -243,7 +276,37 @@ class _Writer:
         self.format_value = format_value
 
     def write(self, expr: Expr) -> str:
-        return self._write(expr)[0]
+        return self._write(expr, 0)[0]
+
+    def _write(self, expr: Expr, depth: int) -> tuple[str, int]:
+        if isinstance(expr, Sym):
+            if self.values is not None and expr.name in self.values:
+                return self._number(self.values[expr.name])
+            return (expr.latex_name() if self.latex else expr.text_name()), _ATOM
+        if isinstance(expr, Num):
+            return self._number(expr.value)
+        if expr.op in ("+", "-") and isinstance(expr.args[0], Op) and expr.args[0].op in ("+", "-"):
+            return self._sum_chain(expr, depth)
+        if depth > _RECURSION_DEPTH:
+            return _post_order(expr, self._leaf, self._compose)
+        args, depth = expr.args, depth + 1
+        if len(args) == 2:  # most nodes; spelled out, as a comprehension's frame costs more
+            return self._compose(expr, (self._write(args[0], depth), self._write(args[1], depth)))
+        return self._compose(expr, [self._write(arg, depth) for arg in args])
+
+    def _sum_chain(self, expr: Op, depth: int) -> tuple[str, int]:
+        """((a + b) − c) + d written term by term and joined once: a total over 10,000 layers is a
+        chain that deep, and writing it node by node would copy the growing text at every node."""
+        rights = []
+        while isinstance(expr, Op) and expr.op in ("+", "-"):
+            rights.append((expr.op, expr.args[1]))
+            expr = expr.args[0]
+        pieces = [self._wrap(self._write(expr, depth + 1), _ADD)]
+        for op, right in reversed(rights):
+            sign = " - " if (self.latex and op == "-") else (" − " if op == "-" else " + ")
+            pieces.append(sign)
+            pieces.append(self._wrap(self._write(right, depth + 1), _ADD + (op == "-")))
+        return "".join(pieces), _ADD
 
     def _number(self, value) -> tuple[str, int]:
         if self.format_value is not None and not isinstance(value, (int, float, Fraction)):
@@ -254,51 +317,53 @@ class _Writer:
             return (text if self.latex else "−" + text[1:]), 0
         return text, _ATOM
 
-    def _write(self, expr: Expr) -> tuple[str, int]:
+    def _leaf(self, expr: Expr) -> tuple[str, int]:
         if isinstance(expr, Num):
             return self._number(expr.value)
-        if isinstance(expr, Sym):
-            if self.values is not None and expr.name in self.values:
-                return self._number(self.values[expr.name])
-            return (expr.latex_name() if self.latex else expr.text_name()), _ATOM
-        op, args = expr.op, expr.args
+        if self.values is not None and expr.name in self.values:
+            return self._number(self.values[expr.name])
+        return (expr.latex_name() if self.latex else expr.text_name()), _ATOM
+
+    def _compose(self, expr: Op, parts: list[tuple[str, int]]) -> tuple[str, int]:
+        """A node written from its arguments' (text, precedence) pairs."""
+        op, args, wrap = expr.op, expr.args, self._wrap
         if op in ("+", "-"):
-            left = self._wrap(args[0], _ADD)
-            right = self._wrap(args[1], _ADD + (op == "-"))
+            left = wrap(parts[0], _ADD)
+            right = wrap(parts[1], _ADD + (op == "-"))
             sign = " - " if (self.latex and op == "-") else (" − " if op == "-" else " + ")
             return left + sign + right, _ADD
         if op == "*":
-            left = self._wrap(args[0], _MUL)
-            right = self._wrap(args[1], _MUL + 1)
+            left = wrap(parts[0], _MUL)
+            right = wrap(parts[1], _MUL + 1)
             implicit = (isinstance(args[0], Num) and isinstance(args[1], Sym)
                         and not (self.values is not None and args[1].name in self.values))
             joiner = "" if implicit else (r" \cdot " if self.latex else "·")
             return left + joiner + right, _MUL
         if op == "/":
             if self.latex:
-                return rf"\frac{{{self.write(args[0])}}}{{{self.write(args[1])}}}", _ATOM
-            return self._wrap(args[0], _MUL) + "/" + self._wrap(args[1], _NEG), _MUL
+                return rf"\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", _ATOM
+            return wrap(parts[0], _MUL) + "/" + wrap(parts[1], _NEG), _MUL
         if op == "^":
-            base = self._wrap(args[0], _POW + 1)
+            base = wrap(parts[0], _POW + 1)
             if self.latex:
-                return f"{base}^{{{self.write(args[1])}}}", _POW
-            return f"{base}^{self._wrap(args[1], _POW)}", _POW
+                return f"{base}^{{{parts[1][0]}}}", _POW
+            return f"{base}^{wrap(parts[1], _POW)}", _POW
         if op == "neg":
-            return ("-" if self.latex else "−") + self._wrap(args[0], _NEG), _NEG
+            return ("-" if self.latex else "−") + wrap(parts[0], _NEG), _NEG
         if op == "@":
             joiner = " " if self.latex else ""
-            return self._wrap(args[0], _MUL) + joiner + self._wrap(args[1], _MUL + 1), _MUL
+            return wrap(parts[0], _MUL) + joiner + wrap(parts[1], _MUL + 1), _MUL
         if op == "T":
-            inner = self._wrap(args[0], _ATOM)
+            inner = wrap(parts[0], _ATOM)
             return (inner + r"^{\top}") if self.latex else inner + "ᵀ", _ATOM
         if op == "⊙":
             joiner = r" \odot " if self.latex else " ⊙ "
-            return self._wrap(args[0], _HADAMARD) + joiner + self._wrap(args[1], _MUL), _HADAMARD
+            return wrap(parts[0], _HADAMARD) + joiner + wrap(parts[1], _MUL), _HADAMARD
         if op == "sum":
-            return (r"\sum " if self.latex else "Σ ") + self._wrap(args[0], _MUL + 1), _MUL
+            return (r"\sum " if self.latex else "Σ ") + wrap(parts[0], _MUL + 1), _MUL
         if op.startswith("call:"):
             function = FUNCTIONS[op[5:]]
-            inner = ", ".join(self.write(a) for a in args)
+            inner = ", ".join(text for text, _ in parts)
             if function.brackets:
                 t_open, t_close, l_open, l_close = function.brackets
                 return ((l_open + inner + l_close) if self.latex else (t_open + inner + t_close)), _ATOM
@@ -309,8 +374,8 @@ class _Writer:
             return f"{name}{left}{inner}{right}", _ATOM
         raise ValueError(f"unknown formula operator {op!r}")
 
-    def _wrap(self, expr: Expr, needed: int) -> str:
-        text, level = self._write(expr)
+    def _wrap(self, part: tuple[str, int], needed: int) -> str:
+        text, level = part
         if level < needed:
             return (r"\left(" + text + r"\right)") if self.latex else f"({text})"
         return text

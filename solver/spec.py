@@ -16,7 +16,9 @@ from typing import Any
 
 from .errors import BadInput, did_you_mean
 
-MAX_FILE_BYTES = 2_000_000
+# Room for a 512×512 `convolve` input written with decimals (≈ 2–5 MB, 263,000 nodes) or 10,000
+# problems in one file (≈ 150,000 nodes); loading a million nodes takes ≈ 300 MB and a few seconds.
+MAX_FILE_BYTES = 10_000_000
 # A document may hold at most this many nodes once every alias is expanded: an alias costs what
 # it stands for, so a "billion laughs" file of nested aliases is refused before it is built.
 MAX_YAML_NODES = 1_000_000

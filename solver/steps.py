@@ -47,13 +47,23 @@ class Table:
 
 @dataclass(eq=False)
 class Figure:
-    """A picture drawn on demand: renderers that write files call `draw(path)`."""
+    """A picture drawn on demand: renderers that write files call `write(path)`."""
 
     name: str
     alt: str
     draw: Callable[[Path], None]  # picklable (a module-level function or a partial of one)
     suffix: str = ".png"
     file: str | None = None  # a plain file name the problem asked for; the output layer writes it
+    _image: bytes | None = field(default=None, init=False, repr=False)
+
+    def write(self, path: Path) -> None:
+        """Draw into `path` the first time; later keys of the same run (Markdown, then HTML, or
+        a notebook's two views) get the same bytes without drawing again."""
+        if self._image is None:
+            self.draw(path)
+            self._image = Path(path).read_bytes()
+        else:
+            Path(path).write_bytes(self._image)
 
 
 @dataclass(eq=False)

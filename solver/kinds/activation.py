@@ -157,6 +157,8 @@ def _draw_plot(given: ActivationInput, points: list, values: list, derivatives: 
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..figures import save
+
     low, high = min(points + [-3]), max(points + [3])
     margin = 0.1 * (high - low)
     xs = np.linspace(low - margin, high + margin, 400)
@@ -175,7 +177,7 @@ def _draw_plot(given: ActivationInput, points: list, values: list, derivatives: 
     ax.legend()
     ax.set_title(act.ACTIVATIONS[given.function].definition, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save(fig, path)
     plt.close(fig)
 
 

@@ -158,6 +158,8 @@ def _draw_heatmap(given: PosencInput, rows: int, positions: list[int], dims: lis
     import numpy as np
     from matplotlib.patches import Rectangle
 
+    from ..figures import save
+
     pos = np.arange(rows)[:, None]
     columns = np.arange(given.d_model)[None, :]
     if given.layout == "interleaved":
@@ -182,7 +184,7 @@ def _draw_heatmap(given: PosencInput, rows: int, positions: list[int], dims: lis
                  f"{given.layout})\nrequested cells outlined", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
-    fig.savefig(path)
+    save(fig, path)
     plt.close(fig)
 
 

@@ -11,6 +11,7 @@ import base64
 import html
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 _BLOCK_MATH = re.compile(r"\$\$\s*(.+?)\s*\$\$", re.DOTALL)
@@ -55,6 +56,7 @@ def _fenced_matrices(latex: str) -> str:
     return latex
 
 
+@lru_cache(maxsize=8192)  # keys repeat formulas (the same shape rule, the same answer): convert each once
 def latex_to_mathml(latex: str, display: bool) -> str:
     from latex2mathml.converter import convert
 

@@ -200,7 +200,7 @@ class MarkdownWriter:
             self.emit("", f"{indent}*(figure “{figure.alt}” is drawn when the key is written to a file with -o)*")
             return
         name = _safe_name(f"{Path(result.file).stem}-{result.id}-{figure.name}") + figure.suffix
-        draw_atomic(self.figure_dir / name, figure.draw)
+        draw_atomic(self.figure_dir / name, figure.write)
         link = f"{self.figure_prefix}{name}"
         self.emit("", f"{indent}![{figure.alt}]({link})")
 

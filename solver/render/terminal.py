@@ -1,4 +1,4 @@
-"""The terminal view: rich tables, aligned matrices and Unicode math."""
+"""The terminal view: styled lines, rich tables, aligned matrices and Unicode math."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import values
 from .common import formula_chain, is_matrix
+from .lines import Lines
 
 
 def _indent(block: str, prefix: str = "     ") -> str:
@@ -35,88 +36,84 @@ def _table(table, decimals: int):
     return rich_table
 
 
-def render_step(console, number: int, step, decimals: int) -> None:
-    from rich.padding import Padding
-    from rich.text import Text
-
-    console.print(Text(f"  {number}. ", style="bold") + Text(step.text))
+def render_step(out: Lines, number: int, step, decimals: int) -> None:
+    out.print((f"  {number}. ", "bold"), step.text)
     if step.formula is not None:
         parts = formula_chain(step.formula, decimals, latex=False)
         if is_matrix(step.formula.value):
-            console.print(Text(_indent(" = ".join(parts[:-1]) + " =")))
-            console.print(Text(_indent(values.grid(step.formula.value, decimals), "       ")))
+            out.print(_indent(" = ".join(parts[:-1]) + " ="))
+            out.print(_indent(values.grid(step.formula.value, decimals), "       "))
         else:
-            console.print(Text(_indent(" = ".join(parts))))
+            out.print(_indent(" = ".join(parts)))
     elif step.symbolic is not None:
         lhs = f"{step.symbolic.lhs} = " if step.symbolic.lhs else ""
-        console.print(Text(_indent(lhs + values.text(step.symbolic.expr, decimals))))
+        out.print(_indent(lhs + values.text(step.symbolic.expr, decimals)))
     elif _shows_value(step):
-        console.print(Text(_indent(values.grid(step.value, decimals))))
+        out.print(_indent(values.grid(step.value, decimals)))
     if step.table is not None:
-        console.print(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
+        from rich.padding import Padding
+
+        out.rich(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
     if step.diagram is not None:
-        console.print(Text(_indent(step.diagram.text)))
+        out.print(_indent(step.diagram.text))
     if step.highlight is not None:
         from .highlight import terminal_text
 
-        console.print(terminal_text(step.highlight, decimals))
+        out.rich(terminal_text(step.highlight, decimals))
     if step.figure is not None:
-        console.print(Text(_indent(f"[figure: {step.figure.alt}; written with --format md -o]"), style="dim"))
+        out.print((_indent(f"[figure: {step.figure.alt}; written with --format md -o]"), "dim"))
 
 
-def render_problem(console, result) -> None:
-    from rich.text import Text
-
-    header = Text(result.id, style="bold cyan")
+def render_problem(out: Lines, result) -> None:
+    header = [(result.id, "bold cyan")]
     if result.title:
-        header += Text(f" — {result.title}", style="bold")
-    header += Text(f"  ({result.kind})", style="dim")
-    console.print(header)
+        header.append((f" — {result.title}", "bold"))
+    header.append((f"  ({result.kind})", "dim"))
+    out.print(*header)
     if result.notes:
-        console.print(Text(f"  Note: {result.notes}", style="italic"))
+        out.print((f"  Note: {result.notes}", "italic"))
     if result.error is not None:
-        console.print(Text(f"  error: {result.error}", style="bold red"))
-        console.print()
+        out.print((f"  error: {result.error}", "bold red"))
+        out.blank()
         return
     decimals = result.decimals
     if result.given:
         given = ", ".join(f"{k} = {values.text(v, decimals)}" for k, v in result.given.items())
-        console.print(Text("  Given: ", style="bold") + Text(given))
+        out.print(("  Given: ", "bold"), given)
     for convention in result.solution.conventions:
-        console.print(Text("  Convention: ", style="bold") + Text(convention, style="italic"))
+        out.print(("  Convention: ", "bold"), (convention, "italic"))
     if result.round_intermediate:
-        console.print(Text(f"  Every intermediate value is rounded to {decimals} decimals (hand calculation).",
-                           style="italic"))
+        out.print((f"  Every intermediate value is rounded to {decimals} decimals (hand calculation).",
+                   "italic"))
     for number, step in enumerate(result.solution.steps, 1):
-        render_step(console, number, step, decimals)
+        render_step(out, number, step, decimals)
     for check in result.solution.checks:
         mark, style = ("✓", "green") if check.passed else ("✗", "red")
         detail = f" — {check.detail}" if check.detail else ""
-        console.print(Text(f"  {mark} {check.description}{detail}", style=style))
+        out.print((f"  {mark} {check.description}{detail}", style))
     for name, value in result.answers.items():
         if _is_rows(value):
-            console.print(Text("  Answer ", style="bold green") + Text(f"{name}: ", style="bold")
-                          + Text(f"{len(value)} rows, as in the table above"))
+            out.print(("  Answer ", "bold green"), (f"{name}: ", "bold"),
+                      f"{len(value)} rows, as in the table above")
         elif is_matrix(value):
-            console.print(Text("  Answer ", style="bold green") + Text(f"{name} =", style="bold"))
-            console.print(Text(_indent(values.grid(value, decimals)), style="bold"))
+            out.print(("  Answer ", "bold green"), (f"{name} =", "bold"))
+            out.print((_indent(values.grid(value, decimals)), "bold"))
         else:
-            console.print(Text("  Answer ", style="bold green")
-                          + Text(f"{name} = {values.text(value, decimals)}", style="bold"))
-    console.print()
+            out.print(("  Answer ", "bold green"), (f"{name} = {values.text(value, decimals)}", "bold"))
+    out.blank()
 
 
 def render_terminal(console, file_results) -> None:
-    from rich.rule import Rule
-
+    """Print to a rich Console, or to `Lines` (which needs rich only for tables)."""
+    out = console if isinstance(console, Lines) else Lines.of(console)
     for file_result in file_results:
         title = file_result.title or Path(file_result.file).stem
         if len(file_results) > 1 or file_result.title:
-            console.print(Rule(title, style="blue"), width=min(console.width, 100))  # not a pipe's full width
-        if file_result.error is not None:
-            from rich.text import Text
+            from rich.rule import Rule
 
-            console.print(Text(f"error: {file_result.error}", style="bold red"))
+            out.rich(Rule(title, style="blue"), width=min(out.width, 100))  # not a pipe's full width
+        if file_result.error is not None:
+            out.print((f"error: {file_result.error}", "bold red"))
             continue
         for result in file_result.problems:
-            render_problem(console, result)
+            render_problem(out, result)

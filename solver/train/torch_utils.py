@@ -98,12 +98,24 @@ def pick_device(choice: str, local_rank: int = 0):
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
-def cpu_threads(local_world_size: int = 1) -> int:
-    """Threads per process: OMP_NUM_THREADS if set, else this process's share of the cores."""
+def cpu_threads(local_world_size: int = 1, load: float | None = None) -> int:
+    """Threads per process, by one rule: OMP_NUM_THREADS if set; else the free cores — those
+    this process may run on, less the one-minute load average rounded down — shared among
+    the processes of this machine; at least one.
+
+    PyTorch's default (every core) oversubscribes a machine that other work keeps busy: its
+    OpenMP threads wait for each other at every operation, and one descheduled thread stalls
+    them all (a character-LSTM epoch ran past 100 s that one thread finished in 4 s)."""
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, local_world_size))
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average on this system: all cores count as free
+            load = 0.0
+    free = max(1, (cores or 1) - int(load))
+    return max(1, free // max(1, local_world_size))
 
 
 def amp_dtype_for(device, precision: str):
@@ -357,6 +369,20 @@ def update_ema(ema, model, decay: float) -> None:
                 average.lerp_(current, 1.0 - decay)
             else:
                 average.copy_(current)
+
+
+MIN_STEPS = 300  # a one-cycle schedule needs a few hundred steps to warm up, train and anneal
+
+
+def fitted_batch_size(samples: int, epochs: int, default: int, smallest: int = 32) -> int:
+    """A task's default batch, halved (down to `smallest`) until the run takes at least
+    MIN_STEPS optimiser steps: a short run (`--epochs 1 --limit 10000`: 78 steps of 128) is
+    otherwise over before its learning-rate schedule has done its work. Runs long enough
+    keep the default; a --batch-size given on the command line is used as given."""
+    batch = default
+    while batch > smallest and max(1, samples // batch) * epochs < MIN_STEPS:
+        batch //= 2
+    return max(batch, min(smallest, default))
 
 
 def batches_per_epoch(n: int, batch_size: int) -> int:

@@ -51,7 +51,7 @@ def test_numeric_command_imports_no_heavy_library():
 def test_numeric_command_does_not_load_yaml_for_plain_numbers_and_shapes():
     argv = ["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2", "--padding", "-0"]
     assert modules_loaded_by(argv, ("yaml",)) == []
-    assert modules_loaded_by([*argv[:-1], "[1, 1]"], ("yaml",)) == ["yaml"]  # the probe can fail
+    assert modules_loaded_by([*argv[:-1], "{1: 1}"], ("yaml",)) == ["yaml"]  # the probe can fail
 
 
 @settings(max_examples=400, deadline=None)

@@ -202,7 +202,7 @@ CASES: list[Case] = [
     Case("device-random-stdin", lambda world: ["solve", "-"], 2, "larger than", stdin=lambda world: open("/dev/zero", "rb")),
     Case("fifo-without-writer", lambda world: (os.mkfifo(world.work / "f.yaml"), ["solve", "f.yaml"])[1],
          2, "not a regular file"),
-    Case("oversized-file", _file("big.yaml", "# " + "x" * 3_000_000 + "\n"), 2, "larger than"),
+    Case("oversized-file", _file("big.yaml", "# " + "x" * 11_000_000 + "\n"), 2, "larger than"),
     Case("unroll-largest-markdown", _args("rnn-unroll", "--layers", "50", "--steps", "200", "--format", "md"), 0, None),
     Case("steps-absurd", _args("optimize", "--f", "x**2", "--x0", "1", "--lr", "0.1", "--steps", "1000000000"),
          2, "steps"),

@@ -209,7 +209,7 @@ def test_round_intermediate_rounds_each_map():
     ({"input": [1, 2, 3], "layers": [{"type": "maxpool", "kernel": 2, "padding": 2}]},
      "layers.0.padding"),
     ({"input": [[1, 2], [3, 4]], "dims": 2, "filters": [[1, 1]], "stride": [1, 1, 1]}, "stride"),
-    ({"input": [[0] * 200] * 200, "layers": [{"type": "conv", "filters": [[[1] * 7] * 7] * 2}]}, "layers.0"),
+    ({"input": [[0] * 200] * 200, "layers": [{"type": "conv", "filters": [[[1] * 7] * 7] * 6}]}, "layers.0"),
 ])
 def test_inconsistent_layers_name_the_field(given, field):
     with pytest.raises(BadInput) as error:

@@ -64,6 +64,8 @@ def draw_network(path: Path, shape: Shape, rows: list[Row], layout: str = "chw")
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, Polygon
 
+    from ...figures import save
+
     blocks = _blocks(shape, rows)
     maps = [s for _, _, s in blocks if s.form == "map"]
     largest_side = max([max(s.spatial) for s in maps] + [2])
@@ -99,7 +101,7 @@ def draw_network(path: Path, shape: Shape, rows: list[Row], layout: str = "chw")
     ax.set_ylim(-2.3, 2.9)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
+    save(fig, path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
     plt.close(fig)
 
 
@@ -185,6 +187,8 @@ def draw_branched(path: Path, shape: Shape, rows: list[Row], layout: str = "chw"
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+    from ...figures import save
+
     items = [("input", None)] + _boxes(_tree(rows))
     width, height = _chain_size(items)
     fig, ax = plt.subplots(figsize=(min(max(6.0, width * 0.75), 400), min(max(2.5, height * 0.75 + 0.6), 200)))
@@ -244,5 +248,5 @@ def draw_branched(path: Path, shape: Shape, rows: list[Row], layout: str = "chw"
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
+    save(fig, path, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=150)
     plt.close(fig)

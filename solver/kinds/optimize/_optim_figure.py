@@ -53,6 +53,8 @@ def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..figures import save
+
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
     if len(variables) == 1:
         low, high = _span([p for run in runs for p in run.points])
@@ -89,5 +91,5 @@ def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    save(figure, path, format="png")
     plt.close(figure)

@@ -105,6 +105,8 @@ def draw(net: Unrolled, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
+    from ..figures import save
+
     first = 0 if net.initial_state else 1
     fig_w = 1.2 + 1.6 * (net.steps + 1 - first)
     fig_h = 1.2 + 1.1 * (net.layers + 2)
@@ -141,5 +143,5 @@ def draw(net: Unrolled, path: Path) -> None:
             box(0, layer, state_label(layer, 0), "#ffffff")
     ax.set_title(f"{net.cell}: {net.layers} layer{'s' if net.layers > 1 else ''} unrolled over "
                  f"{net.steps} step{'s' if net.steps > 1 else ''}", fontsize=10)
-    fig.savefig(path, format=Path(path).suffix.lstrip(".").lower(), bbox_inches="tight")
+    save(fig, path, format=Path(path).suffix.lstrip(".").lower(), bbox_inches="tight")
     plt.close(fig)

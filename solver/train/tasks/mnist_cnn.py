@@ -20,11 +20,13 @@ baseline's weights.
 
 from __future__ import annotations
 
+import dataclasses
+
 SUMMARY = "CNN on MNIST in PyTorch: a baseline and an improved model, compared"
 
 DEFAULTS = {
     "epochs": 3,
-    "batch_size": 128,
+    "batch_size": 128,  # halved for short runs, down to 32, to give the schedule 300 steps
     "lr": 0.1,  # peak of the one-cycle schedule
     "momentum": 0.9,
     "weight_decay": 5e-4,
@@ -100,13 +102,17 @@ def mnist_tensors(config, env):
 def train(config) -> dict:
     import torch
 
-    from solver.train.torch_utils import (Learner, fit_classifiers, open_run, save_model,
-                                          training_session)
+    from solver.train.torch_utils import (Learner, fit_classifiers, fitted_batch_size, open_run,
+                                          save_model, training_session)
 
+    batch_given = config.batch_size is not None
     config = config.with_defaults(DEFAULTS)
     options = config.extra
     with training_session(config, options["precision"]) as env:
         data, prepare = mnist_tensors(config, env)
+        if not batch_given:  # the schedule fitted to the run's length: enough steps for one cycle
+            config = dataclasses.replace(config, batch_size=fitted_batch_size(
+                len(data["train"][1]), config.epochs, DEFAULTS["batch_size"]))
         run = open_run(config, env)
         learners = []
         if options["baseline"]:
