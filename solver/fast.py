@@ -120,7 +120,7 @@ def _answer(name: str, args: list[str], fmt: str, decimals, find, terminal) -> s
 
     with light_models():
         results = _solve_files(args, decimals) if name == "solve" else _solve_flags(name, args, find, decimals)
-        if results is None:
+        if results is None or _names_a_figure_file(results):  # files are the full path's to write
             return None
         if fmt == "json":
             from .render.json import render_json
@@ -129,9 +129,17 @@ def _answer(name: str, args: list[str], fmt: str, decimals, find, terminal) -> s
         from .render.lines import Lines
         from .render.terminal import render_terminal
 
+        from .render.console import UNBOUNDED_WIDTH, trimmed
+
         buffer = io.StringIO()
         render_terminal(Lines(buffer, terminal.width, terminal.color), results)
-        return buffer.getvalue()
+        # A pipe or a file: lines without trailing spaces, as the full path writes them.
+        return trimmed(buffer.getvalue()) if terminal.width >= UNBOUNDED_WIDTH else buffer.getvalue()
+
+
+def _names_a_figure_file(results) -> bool:
+    return any(figure.file for result in results for problem in result.problems
+               if problem.solution is not None for figure in problem.solution.figures)
 
 
 def _solve_flags(name: str, args: list[str], find, decimals):

@@ -209,7 +209,12 @@ class Lines:
 
                 self._console = output_console()
             else:
-                self._console = Console(file=self.file, width=self.width, highlight=False, soft_wrap=False,
+                from .console import UNBOUNDED_WIDTH, RightTrimmed
+
+                # An unbounded width (a pipe): rich pads each line to the width; trim it as
+                # render.console does for standard output.
+                file = RightTrimmed(self.file) if self.width >= UNBOUNDED_WIDTH else self.file
+                self._console = Console(file=file, width=self.width, highlight=False, soft_wrap=False,
                                         color_system="standard" if self.color else None,
                                         force_terminal=self.color)
         return self._console

@@ -184,8 +184,8 @@ def test_the_kind_command_and_the_worked_key():
 
     text = render_text(solve_text("problems:\n  - {id: q, kind: loss, given: {type: ce, scores: [2, 1, 0.1], "
                                   "target: 0}}\n"))
-    assert "LSE = 2 + ln(exp(2 − 2) + exp(1 − 2) + exp(0.1 − 2)) = 2.417" in text
-    assert "ℓ = 2.417 − 2 = 0.417" in text
+    assert "LSE = 2 + ln(exp(2 − 2) + exp(1 − 2) + exp(0.1 − 2)) = 2.4170" in text
+    assert "ℓ = 2.4170 − 2 = 0.4170" in text
     bad = subprocess.run([sys.executable, "-m", "solver.cli", "loss", "--type", "ce", "--scores", "[2, 1]",
                           "--target", "5"], capture_output=True, text=True, timeout=120)
     message = bad.stdout + bad.stderr  # the message names the field, wherever the command writes it

@@ -322,8 +322,10 @@ def test_receptive_field_after_a_transposed_convolution_against_gradients():
 def test_diagram_draws_the_branches(tmp_path):
     pytest.importorskip("matplotlib")
     target = tmp_path / "net.svg"
-    result = solve({"input": "3x16x16", "layers": BASIC, "diagram": str(target)})
+    result = solve({"input": "3x16x16", "layers": BASIC, "diagram": "net.svg"})
     assert result.error is None, result.error
+    (figure,) = [f for f in result.solution.figures if f.file == "net.svg"]
+    figure.draw(target)  # the kind names the file; the output layer writes it (SPEC §6)
     svg = target.read_text()
     assert svg.count("44×8×8") >= 1 and svg.count("56×8×8") >= 1  # the concat joins, drawn under ‖
     assert "block4.conv1" not in svg and "shortcut" not in svg  # boxes carry short names

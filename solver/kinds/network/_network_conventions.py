@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from math import prod
 
-from ..errors import BadInput
-from ..formula import Sym
-from ..steps import Formula, Solution, Table
+from ...errors import BadInput
+from ...formula import Sym
+from ...steps import Formula, Solution, Table
 from ._network_shapes import per_dim
 
 CONVENTIONS = ("pytorch", "fvcore", "ptflops", "thop", "torchinfo")

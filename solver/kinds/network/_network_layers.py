@@ -592,7 +592,7 @@ def _sum(symbols: list[Expr]) -> Expr:
 
 
 def _floor_product(size: Expr) -> Expr:
-    from ..formula import floor
+    from ...formula import floor
 
     return floor(size * Sym("s", text="scale", latex=r"\mathrm{scale}"))
 

@@ -53,7 +53,7 @@ def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..figures import save
+    from ...figures import save
 
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
     if len(variables) == 1:

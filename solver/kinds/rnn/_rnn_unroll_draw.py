@@ -105,7 +105,7 @@ def draw(net: Unrolled, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
-    from ..figures import save
+    from ...figures import save
 
     first = 0 if net.initial_state else 1
     fig_w = 1.2 + 1.6 * (net.steps + 1 - first)
