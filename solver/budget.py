@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import faulthandler
+import gc
 import importlib
 import io
 import marshal
@@ -102,10 +103,15 @@ class _Worker:
         read_end, write_end = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        # The objects that exist now are left out of the worker's garbage collections: a
+        # collection writes to every object it visits, and each write copies a memory page
+        # the worker shares with this process.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             os.close(read_end)
             _serve(items, start, work, limits, registries, write_end)
+        gc.unfreeze()
         os.close(write_end)
         self.pid = pid
         self.registries = registries

@@ -19,6 +19,8 @@ import re
 import sys
 from functools import lru_cache
 
+from .console import UNBOUNDED_WIDTH
+
 # SGR parameters of the styles the key uses, in the order rich writes them.
 _ATTRIBUTES = {"bold": 1, "dim": 2, "italic": 3, "underline": 4, "reverse": 7}
 _COLOURS = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
@@ -165,8 +167,6 @@ class Lines:
         if columns is not None and columns.isdigit():
             width = int(columns)
         if not color:  # a pipe or a file: never cut to a width (SPEC §3), as render.console does
-            from .console import UNBOUNDED_WIDTH
-
             width = UNBOUNDED_WIDTH
         return cls(sys.stdout, width or 80, color)
 
@@ -197,7 +197,14 @@ class Lines:
 
     def rich(self, renderable, **options) -> None:
         """A rich renderable (a table, a Text with its own spans) through a rich Console."""
-        self.console.print(renderable, **options)
+        console = self.console
+        if "width" not in options and console.width >= UNBOUNDED_WIDTH:
+            # A pipe or a file: as wide as the renderable needs, not padded out to the
+            # unbounded width (that padding, trimmed again later, would cost most of the time).
+            from rich.measure import Measurement
+
+            options["width"] = max(1, Measurement.get(console, console.options, renderable).maximum)
+        console.print(renderable, **options)
 
     @property
     def console(self):
@@ -209,7 +216,7 @@ class Lines:
 
                 self._console = output_console()
             else:
-                from .console import UNBOUNDED_WIDTH, RightTrimmed
+                from .console import RightTrimmed
 
                 # An unbounded width (a pipe): rich pads each line to the width; trim it as
                 # render.console does for standard output.
