@@ -63,6 +63,18 @@ class OverBudget:
 
 
 _HEADER = struct.Struct("!Q")
+# Modules earlier workers imported (sympy, NumPy, a kind's modules): imported here before the
+# next fork, so that each worker does not import them again (a second or more for sympy).
+_TO_IMPORT: set[str] = set()
+
+
+def _import_what_workers_imported() -> None:
+    for name in sorted(_TO_IMPORT - set(sys.modules), key=lambda name: name.count(".")):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional speed-up: the worker imports it itself
+            pass
+    _TO_IMPORT.clear()
 _UNSENDABLE = object()  # the worker's answer could not be pickled
 
 
@@ -101,6 +113,7 @@ class _Worker:
     def __init__(self, items: Sequence, start: int, work: Callable, limits: Limits,
                  registries: Sequence[dict]) -> None:
         read_end, write_end = os.pipe()
+        _import_what_workers_imported()
         sys.stdout.flush()
         sys.stderr.flush()
         # The objects that exist now are left out of the worker's garbage collections: a
@@ -128,6 +141,11 @@ class _Worker:
         payload = self._read(length, deadline + seconds)  # a large answer may take a moment to arrive
         if payload is None:
             return self._failure(seconds)
+        names = self._read(_HEADER.size, deadline + seconds)
+        names = names and self._read(_HEADER.unpack(names)[0], deadline + seconds)
+        if names is None:
+            return self._failure(seconds)
+        _TO_IMPORT.update(_loads(names))
         kind, value, added = _loads(payload)
         for registry, entries in zip(self.registries, added):
             for key, entry in entries.items():
@@ -199,6 +217,7 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
         faulthandler.disable()  # a crash here is reported by the parent, as one message
         _limit_memory(limits.memory_mb)
         known = [set(registry) for registry in registries]
+        imported = set(sys.modules)
         with os.fdopen(descriptor, "wb", buffering=0) as pipe:
             for item in items[start:]:
                 try:
@@ -217,7 +236,10 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
                                                 f"{limits.memory_mb} MB (--memory-limit)", []))
                 except Exception as exc:  # noqa: BLE001 - a bug: reported for this item, the rest go on
                     payload = _dumps(("error", f"{type(exc).__name__}: {exc}", []))
-                pipe.write(_HEADER.pack(len(payload)) + payload)
+                news = [name for name in sys.modules if name not in imported]
+                imported.update(news)
+                names = _dumps(news)
+                pipe.write(_HEADER.pack(len(payload)) + payload + _HEADER.pack(len(names)) + names)
     except BrokenPipeError:  # the parent stopped listening
         code = 0
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child into the parent's code

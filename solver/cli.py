@@ -202,11 +202,11 @@ def _print_version(wanted: bool) -> None:
 
 
 def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int], limits=None):
-    from .pipeline import collect_paths, solve_file
+    from .pipeline import collect_paths, solve_files
 
     wanted = {part.strip() for part in only.split(",") if part.strip()} if only else None
     files = collect_paths(paths)
-    results = [solve_file(path, only=wanted, decimals=decimals, limits=limits) for path in files]
+    results = solve_files(files, only=wanted, decimals=decimals, limits=limits)
     if wanted:
         found = {p.id for r in results for p in r.problems}
         missing = sorted(wanted - found)

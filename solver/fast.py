@@ -159,9 +159,9 @@ def _solve_files(paths: list[str], decimals):
     from pathlib import Path
 
     from .budget import Limits
-    from .pipeline import collect_paths, solve_file
+    from .pipeline import collect_paths, solve_files
 
-    results = [solve_file(path, decimals=decimals, limits=Limits()) for path in collect_paths([Path(p) for p in paths])]
+    results = solve_files(collect_paths([Path(p) for p in paths]), decimals=decimals, limits=Limits())
     if any(r.error is not None or any(p.error is not None for p in r.problems) for r in results):
         return None
     return results

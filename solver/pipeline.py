@@ -272,10 +272,34 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
                       decimals: int | None = None, limits: Limits | None = None) -> FileResult:
     """Every problem of a file, each on its own; with `limits`, each within its budget (a problem
     over it becomes an error entry and the others are still solved)."""
+    result, jobs = _plan(problem_set, only, decimals)
+    _run([(result, jobs)], limits)
+    return result
+
+
+@dataclass
+class _Job:
+    """One problem to solve: where its result goes, and what the solver needs."""
+
+    result: FileResult
+    position: int
+    problem: dict
+    problem_set: ProblemSet
+    decimals: int | None
+
+    def solve(self) -> ProblemResult:
+        problem = dict(self.problem)
+        prefix = problem.pop("_prefix")
+        return solve_problem(problem, file=self.problem_set.file, lines=self.problem_set.lines,
+                             prefix=prefix, decimals=self.decimals, base_dir=self.problem_set.base_dir)
+
+
+def _plan(problem_set: ProblemSet, only: set[str] | None, decimals: int | None) -> tuple[FileResult, list[_Job]]:
+    """A file's result with its envelope errors in place, and the problems left to solve."""
     result = FileResult(problem_set.file, problem_set.title)
     seen: set[str] = set()
     file_decimals = problem_set.defaults.get("decimals", decimals)
-    jobs: list[tuple[int, dict]] = []  # (position in result.problems, problem to solve)
+    jobs: list[_Job] = []
     for index, raw in enumerate(problem_set.problems):
         prefix = ("problems", index)
         try:
@@ -299,20 +323,19 @@ def solve_problem_set(problem_set: ProblemSet, *, only: set[str] | None = None,
                                                  file=problem_set.file, error=error))
             continue
         seen.add(problem["id"])
-        jobs.append((len(result.problems), dict(problem, _prefix=prefix)))
-        result.problems.append(None)  # filled in below, in file order
+        jobs.append(_Job(result, len(result.problems), dict(problem, _prefix=prefix), problem_set, file_decimals))
+        result.problems.append(None)  # filled in by _run, in file order
+    return result, jobs
 
-    def solve(job: tuple[int, dict]) -> ProblemResult:
-        problem = dict(job[1])
-        prefix = problem.pop("_prefix")
-        return solve_problem(problem, file=problem_set.file, lines=problem_set.lines, prefix=prefix,
-                             decimals=file_decimals, base_dir=problem_set.base_dir)
 
-    for (position, problem), solved in zip(jobs, run_within(limits, jobs, solve, _REGISTRIES)):
+def _run(planned: list[tuple[FileResult, list[_Job]]], limits: Limits | None) -> None:
+    """Solve the planned problems of one or more files in one pass of budget workers: a worker
+    stays warm (imports, caches) from one file to the next."""
+    jobs = [job for _, file_jobs in planned for job in file_jobs]
+    for job, solved in zip(jobs, run_within(limits, jobs, _Job.solve, _REGISTRIES)):
         if isinstance(solved, OverBudget):
-            solved = _over_budget(problem, solved, problem_set)
-        result.problems[position] = solved
-    return result
+            solved = _over_budget(job.problem, solved, job.problem_set)
+        job.result.problems[job.position] = solved
 
 
 def _over_budget(problem: dict, over: OverBudget, problem_set: ProblemSet) -> ProblemResult:
@@ -331,6 +354,29 @@ def solve_text(text: str, file: str, *, base_dir: Path | None = None, only: set[
     except BadInput as exc:
         return FileResult(file, error=exc.located(file=file).detached())
     return solve_problem_set(problem_set, only=only, decimals=decimals, limits=limits)
+
+
+def solve_files(paths: list[Path], *, only: set[str] | None = None, decimals: int | None = None,
+                limits: Limits | None = None) -> list[FileResult]:
+    """Read and solve several problem files (as `solve_file` each), all in one pass of workers."""
+    planned = []
+    for path in paths:
+        if str(path) == STDIN_PATH:
+            try:
+                text = read_stdin()
+                problem_set = load_problem_set(text, STDIN_NAME, base_dir=Path.cwd())
+            except BadInput as exc:
+                planned.append((FileResult(STDIN_NAME, error=exc.located(file=STDIN_NAME).detached()), []))
+                continue
+        else:
+            try:
+                problem_set = load_problem_set(read_text(path), str(path), base_dir=path.parent)
+            except BadInput as exc:
+                planned.append((FileResult(str(path), error=exc.located(file=short_path(path)).detached()), []))
+                continue
+        planned.append(_plan(problem_set, only, decimals))
+    _run(planned, limits)
+    return [result for result, _ in planned]
 
 
 def solve_file(path: Path, *, only: set[str] | None = None, decimals: int | None = None,
