@@ -222,7 +222,9 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
             for item in items[start:]:
                 try:
                     value = work(item)
+                    # Registries only grow: unchanged sizes mean nothing new (the common case).
                     added = [{key: registry[key] for key in registry if key not in seen}
+                             if len(registry) != len(seen) else {}
                              for registry, seen in zip(registries, known)]
                     try:
                         payload = _dumps(("result", value, added))
@@ -236,7 +238,8 @@ def _serve(items: Sequence, start: int, work: Callable, limits: Limits, registri
                                                 f"{limits.memory_mb} MB (--memory-limit)", []))
                 except Exception as exc:  # noqa: BLE001 - a bug: reported for this item, the rest go on
                     payload = _dumps(("error", f"{type(exc).__name__}: {exc}", []))
-                news = [name for name in sys.modules if name not in imported]
+                news = [name for name in sys.modules if name not in imported] \
+                    if len(sys.modules) != len(imported) else []
                 imported.update(news)
                 names = _dumps(news)
                 pipe.write(_HEADER.pack(len(payload)) + payload + _HEADER.pack(len(names)) + names)
