@@ -152,7 +152,7 @@ def _problem_set(problem: dict | str):
     # A whole set as a dict: read as its YAML would be, so that it is checked the same way.
     import yaml
 
-    from .render.values import to_plain
+    from .values import to_plain
 
     try:
         text = yaml.safe_dump(to_plain(problem), sort_keys=False)
@@ -166,7 +166,7 @@ def _problem_set(problem: dict | str):
 
 def _with_id(problem: dict) -> dict:
     """A single problem needs no `id`: it is named after its kind, as on the command line."""
-    from .render.values import to_plain
+    from .values import to_plain
 
     problem = to_plain(dict(problem))  # NumPy arrays as nested lists
     if problem.get("id") in (None, "") and isinstance(problem.get("kind"), str):

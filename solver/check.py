@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import did_you_mean
 from .numbers import round_half_away
-from .render.values import is_sympy, to_plain
+from .values import is_sympy, to_plain
 
 
 @dataclass

@@ -12,32 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..numbers import format_number
-
-
-def is_sympy(value: Any) -> bool:
-    return type(value).__module__.startswith("sympy")
-
-
-def to_plain(value: Any) -> Any:
-    """NumPy arrays and scalars to Python lists and numbers; tuples to lists."""
-    if hasattr(value, "tolist") and hasattr(value, "dtype"):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return [to_plain(v) for v in value]
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    return value
-
-
-def depth(value: Any) -> int:
-    """Nesting depth of a list (0 for a scalar)."""
-    d = 0
-    while isinstance(value, list) and value:
-        d += 1
-        value = value[0]
-    return d
+from ..values import depth, is_sympy, to_plain  # noqa: F401 - the renderers' names for them
 
 
 def _is_formula(value: Any) -> bool:
