@@ -1,8 +1,8 @@
 """2-D convolution (cross-correlation, as in every deep-learning library: no kernel flip).
 
-im2col: every receptive field becomes one column of a matrix, so the whole layer is one
-matrix product with the (F, C·K·K) weight matrix — the same arithmetic as a loop over
-pixels, done by BLAS.
+The arithmetic is solver.nn.functional's (shared with the worked `layer` kind): im2col makes
+every receptive field one column of a matrix, so the whole layer is one matrix product with
+the (F, C·K·K) weight matrix — the same arithmetic as a loop over pixels, done by BLAS.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 from solver.nn.init import initialise, zeros
 from solver.nn.layer import Layer
-from solver.nn.windows import col2im, im2col, output_size, pad, unpad
+from solver.nn import functional
 
 
 class Conv2d(Layer):
@@ -36,27 +36,14 @@ class Conv2d(Layer):
         self.add_param("b", zeros((out_channels,), dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        n, _, h, w = x.shape
-        k, s = self.kernel, self.stride
-        h_out, w_out = output_size(h, k, s, self.padding), output_size(w, k, s, self.padding)
-        x_padded = pad(x, self.padding)
-        self._cols = im2col(x_padded, k, s, h_out, w_out)
-        self._geometry = (x_padded.shape, h_out, w_out)
-        weights = self.params["W"].reshape(len(self.params["W"]), -1)
-        out = weights @ self._cols + self.params["b"][:, None]  # (F, N·Ho·Wo)
-        # Contiguous NCHW: the layers that follow run several times faster on it than on
-        # the strided view a bare transpose would give.
-        return np.ascontiguousarray(out.reshape(-1, n, h_out, w_out).transpose(1, 0, 2, 3))
+        self._cache: dict = {}  # im2col's columns, built once for forward and backward
+        pair = (self.stride, self.stride), (self.padding, self.padding)
+        return functional.conv_forward(x, self.params["W"], self.params["b"], *pair, (1, 1), self._cache)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        f = grad_out.shape[1]
-        grad_rows = grad_out.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N·Ho·Wo)
-        weights = self.params["W"].reshape(f, -1)
-        self.grads["W"] += (grad_rows @ self._cols.T).reshape(self.params["W"].shape)
-        self.grads["b"] += grad_rows.sum(axis=1)
-        if not self.input_grad:
-            return None
-        padded_shape, h_out, w_out = self._geometry
-        grad_padded = col2im(weights.T @ grad_rows, padded_shape, self.kernel, self.stride,
-                             h_out, w_out)
-        return np.ascontiguousarray(unpad(grad_padded, self.padding))
+        pair = (self.stride, self.stride), (self.padding, self.padding)
+        dx, dw, db = functional.conv_backward(grad_out, None, self.params["W"], *pair, (1, 1),
+                                              self._cache, self.input_grad)
+        self.grads["W"] += dw
+        self.grads["b"] += db
+        return dx

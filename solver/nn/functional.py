@@ -7,8 +7,8 @@ same computation on maps of height 1, so `stride`, `padding`, `dilation` and ker
 (height, width) pairs here and the caller pads a 1-D layer's pairs with a 1 (or 0).
 
 Every window loop runs over the K_H·K_W kernel offsets and moves whole arrays at each one, so
-no Python loop runs over pixels. The training module's pooling layers (solver/nn/pool.py) are
-these functions.
+no Python loop runs over pixels. The training module's layers (linear, conv and pooling in
+solver/nn/) are these functions: one home for each layer's maths.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from solver.nn.loss import softmax
+from solver.nn.windows import col2im, im2col, output_size, pad, unpad
 
 
 def _window(offset: int, dilation: int, stride: int, count: int) -> slice:
@@ -43,16 +44,30 @@ def affine_forward(x, w, b):
     return x.reshape(len(x), -1) @ w + b
 
 
-def affine_backward(dout, x, w):
+def affine_backward(dout, x, w, input_grad: bool = True):
+    """(dx, dw, db); dx is None with input_grad=False (a network's first layer never needs it)."""
     rows = x.reshape(len(x), -1)
-    return (dout @ w.T).reshape(x.shape), rows.T @ dout, dout.sum(axis=0)
+    dx = (dout @ w.T).reshape(x.shape) if input_grad else None
+    return dx, rows.T @ dout, dout.sum(axis=0)
 
 
 # --- convolution (cross-correlation), transposed convolution, locally connected ---------------
 
 
-def conv_forward(x, w, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """x (N, C, H, W), w (F, C, KH, KW), b (F) -> (N, F, H_out, W_out)."""
+def _square(w, stride, padding, dilation) -> bool:
+    """The common case: a square kernel, the same stride and padding both ways, no dilation."""
+    return w.shape[2] == w.shape[3] and stride[0] == stride[1] and padding[0] == padding[1] \
+        and tuple(dilation) == (1, 1)
+
+
+def conv_forward(x, w, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1), cache: dict | None = None):
+    """x (N, C, H, W), w (F, C, KH, KW), b (F) -> (N, F, H_out, W_out).
+
+    A square undilated kernel is one matrix product over im2col's columns (BLAS; the training
+    module's Conv2d); any other, a sum over the kernel offsets. `cache` (a dict) keeps the
+    columns for conv_backward, so a training step builds them once."""
+    if _square(w, stride, padding, dilation):
+        return _conv_forward_columns(x, w, b, stride[0], padding[0], cache)
     n, _, h, wd = x.shape
     f, _, kh, kw = w.shape
     ho = conv_out_size(h, kh, stride[0], padding[0], dilation[0])
@@ -66,7 +81,12 @@ def conv_forward(x, w, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return out + b[None, :, None, None]
 
 
-def conv_backward(dout, x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def conv_backward(dout, x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), cache: dict | None = None,
+                  input_grad: bool = True):
+    """(dx, dw, db); dx is None with input_grad=False. `cache`: conv_forward's, when it kept one
+    (then `x` may be None)."""
+    if _square(w, stride, padding, dilation):
+        return _conv_backward_columns(dout, x, w, stride[0], padding[0], cache, input_grad)
     _, _, h, wd = x.shape
     _, _, kh, kw = w.shape
     ho, wo = dout.shape[2:]
@@ -80,6 +100,35 @@ def conv_backward(dout, x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
             dxp[where] += np.einsum("nfhw,fc->nchw", dout, w[:, :, i, j])
     dx = dxp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
     return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def _conv_forward_columns(x, w, b, stride: int, padding: int, cache: dict | None):
+    n, _, h, wd = x.shape
+    f, k = w.shape[0], w.shape[2]
+    h_out, w_out = output_size(h, k, stride, padding), output_size(wd, k, stride, padding)
+    x_padded = pad(x, padding)
+    cols = im2col(x_padded, k, stride, h_out, w_out)
+    if cache is not None:
+        cache.update(cols=cols, padded_shape=x_padded.shape, size=(h_out, w_out))
+    out = w.reshape(f, -1) @ cols + b[:, None]  # (F, N·Ho·Wo)
+    # Contiguous NCHW: the layers that follow run several times faster on it than on the
+    # strided view a bare transpose would give.
+    return np.ascontiguousarray(out.reshape(f, n, h_out, w_out).transpose(1, 0, 2, 3))
+
+
+def _conv_backward_columns(dout, x, w, stride: int, padding: int, cache: dict | None, input_grad: bool):
+    if cache is None:
+        cache = {}
+        _conv_forward_columns(x, w, np.zeros(len(w), dtype=w.dtype), stride, padding, cache)
+    f, k = w.shape[0], w.shape[2]
+    rows = dout.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N·Ho·Wo)
+    dw = (rows @ cache["cols"].T).reshape(w.shape)
+    db = rows.sum(axis=1)
+    if not input_grad:
+        return None, dw, db
+    h_out, w_out = cache["size"]
+    dx_padded = col2im(w.reshape(f, -1).T @ rows, cache["padded_shape"], k, stride, h_out, w_out)
+    return np.ascontiguousarray(unpad(dx_padded, padding)), dw, db
 
 
 def transposed_out_size(size, kernel, stride, padding, dilation=1, output_padding=0) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver.nn import functional
 from solver.nn.init import initialise, zeros
 from solver.nn.layer import Layer
 
@@ -29,11 +30,10 @@ class Linear(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return x @ self.params["W"] + self.params["b"]
+        return functional.affine_forward(x, self.params["W"], self.params["b"])
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        self.grads["W"] += self._x.T @ grad_out
-        self.grads["b"] += grad_out.sum(axis=0)
-        if not self.input_grad:
-            return None
-        return grad_out @ self.params["W"].T
+        dx, dw, db = functional.affine_backward(grad_out, self._x, self.params["W"], self.input_grad)
+        self.grads["W"] += dw
+        self.grads["b"] += db
+        return dx
