@@ -75,6 +75,8 @@ def _import_what_workers_imported() -> None:
         except Exception:  # noqa: BLE001 - an optional speed-up: the worker imports it itself
             pass
     _TO_IMPORT.clear()
+
+
 _UNSENDABLE = object()  # the worker's answer could not be pickled
 
 

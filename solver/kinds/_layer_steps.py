@@ -198,8 +198,8 @@ def sums(sol: Solution, name: str, value, indices, terms: Callable, text: Callab
             # too long to write out: the value alone, from the same numbers
             import numpy as np
 
-            flat = np.array([a * b if isinstance(a, tuple) else a for a in items], dtype=float) \
-                if not isinstance(items[0], tuple) else np.array([a * b for a, b in items])
+            flat = np.array(items, dtype=float) if not isinstance(items[0], tuple) \
+                else np.array([a * b for a, b in items])
             got = flat.sum() / (divide_by(index) if divide_by else 1)
             sol.add(text(index, len(items)) + f" ({len(items)} terms)", value=float(got))
         else:

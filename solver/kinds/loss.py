@@ -342,8 +342,6 @@ def _elementwise(sol, ctx, given, scores, target):
 
 
 def _hinge(sol, ctx, given, scores, labels, count, single):
-    import numpy as np
-
     from ..nn import loss as nn_loss
 
     sol.convention(f"Multiclass SVM loss (CS231n): ℓ = Σ over wrong classes j of max(0, s_j − s_y + Δ), "
@@ -370,8 +368,6 @@ def _hinge(sol, ctx, given, scores, labels, count, single):
 
 
 def _kl(sol, ctx, given, scores, dist, count, single):
-    import numpy as np
-
     from ..nn import loss as nn_loss
 
     sol.convention("KL(t ‖ softmax(s)) = Σ t·(ln t − log_softmax(s)) per sample, 0·ln 0 = 0; mean over "

@@ -520,9 +520,9 @@ def _symbolic_steps(sol: Solution, objective) -> None:
                 symbolic=Symbolic(objective.gradient[0], lhs=f"f′({objective.variables[0]})",
                                   lhs_latex=f"f'({objective.variables[0]})"))
         return
-    for name, partial in zip(objective.variables, objective.gradient):
+    for name, derivative in zip(objective.variables, objective.gradient):
         sol.add(f"Partial derivative with respect to {name}.",
-                symbolic=Symbolic(partial, lhs=f"∂f/∂{name}", lhs_latex=rf"\frac{{\partial f}}{{\partial {name}}}"))
+                symbolic=Symbolic(derivative, lhs=f"∂f/∂{name}", lhs_latex=rf"\frac{{\partial f}}{{\partial {name}}}"))
 
 
 def _figure(sol: Solution, objective, runs: list[Run]) -> None:

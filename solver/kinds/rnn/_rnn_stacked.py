@@ -16,7 +16,6 @@ from __future__ import annotations
 from ...context import Context
 from ...errors import BadInput
 from ...steps import Solution, Table
-from . import _rnn_common as common
 from ._rnn_common import H, Worksheet
 
 CELLS = ("elman", "lstm", "gru")
