@@ -150,41 +150,35 @@ def _plain(value):
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _draw_plot(given: ActivationInput, points: list, values: list, derivatives: list, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from ..figures import save
+def plot_chart(given: ActivationInput, points: list, values: list, derivatives: list):
+    """The function and its derivative over the points' range (at least −3…3), points marked."""
+    from ..svgplot import PALETTE, Chart, Series
 
     low, high = min(points + [-3]), max(points + [3])
     margin = 0.1 * (high - low)
-    xs = np.linspace(low - margin, high + margin, 400)
+    xs = [low - margin + (high - low + 2 * margin) * k / 399 for k in range(400)]
     alpha = act.DEFAULT_ALPHA.get(given.function) if given.alpha is None else given.alpha
-    ys = [act.value(given.function, float(x), alpha) for x in xs]
-    dys = [act.derivative(given.function, float(x), alpha) for x in xs]
-    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=110)
     label = act.ACTIVATIONS[given.function].label
-    ax.plot(xs, ys, label=f"{label}(x)")
-    ax.plot(xs, dys, "--", label=f"{label}′(x)")
-    ax.scatter(points, [float(v) for v in values], zorder=3)
-    ax.scatter(points, [float(v) for v in derivatives], marker="s", zorder=3)
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("x")
-    ax.legend()
-    ax.set_title(act.ACTIVATIONS[given.function].definition, fontsize=10)
-    fig.tight_layout()
-    save(fig, path)
-    plt.close(fig)
+    chart = Chart(title=act.ACTIVATIONS[given.function].definition, xlabel="x", zero_lines=True, grid=False)
+    chart.add(Series(xs, [act.value(given.function, x, alpha) for x in xs], f"{label}(x)", PALETTE[0]))
+    chart.add(Series(xs, [act.derivative(given.function, x, alpha) for x in xs], f"{label}′(x)", PALETTE[1],
+                     line="dashed"))
+    chart.add(Series([float(p) for p in points], [float(v) for v in values], color=PALETTE[0], line=None,
+                     marker="o", size=7, order=3))
+    chart.add(Series([float(p) for p in points], [float(v) for v in derivatives], color=PALETTE[1], line=None,
+                     marker="s", size=7, order=3))
+    return chart
+
+
+def _draw_plot(given: ActivationInput, points: list, values: list, derivatives: list, path) -> None:
+    plot_chart(given, points, values, derivatives).write(path)
 
 
 def _plot(given: ActivationInput, values: list, derivatives: list) -> Figure:
     points = _point_list(given)
     draw = partial(_draw_plot, given, points, values, derivatives)
-    return Figure(f"{given.function}-plot", f"{given.function} and its derivative, given points marked", draw)
+    return Figure(f"{given.function}-plot", f"{given.function} and its derivative, given points marked", draw,
+                  suffix=".svg")
 
 
 @register(

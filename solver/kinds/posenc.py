@@ -150,15 +150,12 @@ def _encode(sol: Solution, ctx: Context, given: PosencInput, pos: int, dims: lis
     return values
 
 
-def _draw_heatmap(given: PosencInput, rows: int, positions: list[int], dims: list[int], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def heatmap_chart(given: PosencInput, rows: int, positions: list[int], dims: list[int]):
+    """The encodings of positions 0…rows−1 as colours (−1 blue, 0 white, 1 red), the requested
+    cells outlined."""
     import numpy as np
-    from matplotlib.patches import Rectangle
 
-    from ..figures import save
+    from ..svgplot import Box, Chart, Image
 
     pos = np.arange(rows)[:, None]
     columns = np.arange(given.d_model)[None, :]
@@ -169,30 +166,23 @@ def _draw_heatmap(given: PosencInput, rows: int, positions: list[int], dims: lis
         i, use_sin = np.where(columns < half, columns, columns - half), columns < half
     theta = pos / np.power(float(given.base), 2 * i / given.d_model)
     matrix = np.where(use_sin, np.sin(theta), np.cos(theta))
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    # More dimensions than pixel columns: sampling every n-th column ("nearest") draws
-    # moiré from the alternating sin/cos columns, so colours are averaged instead; with
-    # few dimensions each cell is a sharp block either way.
-    image = ax.imshow(matrix, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, origin="upper",
-                      interpolation="antialiased", interpolation_stage="rgba")
-    for p in (p for p in positions if p < rows):
-        for d in dims:
-            ax.add_patch(Rectangle((d - 0.5, p - 0.5), 1, 1, fill=False, edgecolor="black", lw=0.8))
-    ax.set_xlabel("dimension")
-    ax.set_ylabel("position")
-    ax.set_title(f"Sinusoidal positional encoding (d_model = {given.d_model}, base {given.base}, "
-                 f"{given.layout})\nrequested cells outlined", fontsize=10)
-    fig.colorbar(image, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    save(fig, path)
-    plt.close(fig)
+    chart = Chart(title=f"Sinusoidal positional encoding (d_model = {given.d_model}, base {given.base}, "
+                        f"{given.layout})\nrequested cells outlined",
+                  xlabel="dimension", ylabel="position", grid=False, legend=False, colorbar=True,
+                  image=Image(matrix, "diverging", -1.0, 1.0))
+    chart.boxes = [Box(d - 0.5, p - 0.5, 1, 1) for p in positions if p < rows for d in dims]
+    return chart
+
+
+def _draw_heatmap(given: PosencInput, rows: int, positions: list[int], dims: list[int], path) -> None:
+    heatmap_chart(given, rows, positions, dims).write(path)
 
 
 def _heatmap(given: PosencInput, positions: list[int], dims: list[int]) -> Figure:
     rows = min(max(max(positions) + 1, HEATMAP_POSITIONS), HEATMAP_MAX_POSITIONS)
     draw = partial(_draw_heatmap, given, rows, positions, dims)
     return Figure("posenc-heatmap", f"heat map of the positional encodings, positions 0–{rows - 1}, "
-                                    f"dimensions 0–{given.d_model - 1}", draw)
+                                    f"dimensions 0–{given.d_model - 1}", draw, suffix=".svg")
 
 
 @register(

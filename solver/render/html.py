@@ -58,7 +58,7 @@ def _fenced_matrices(latex: str) -> str:
 
 @lru_cache(maxsize=8192)  # keys repeat formulas (the same shape rule, the same answer): convert each once
 def latex_to_mathml(latex: str, display: bool) -> str:
-    from latex2mathml.converter import convert
+    from .mathml import convert
 
     try:
         mathml = convert(_fenced_matrices(latex), display="block" if display else "inline")

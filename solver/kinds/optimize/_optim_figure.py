@@ -1,6 +1,6 @@
 """The `optimize` figure: every run's trajectory drawn over the function (a curve for one
-variable, contours for two, f against t beyond that). matplotlib is imported only inside
-`draw_trajectories`, which the Markdown renderer calls when it writes the key."""
+variable, contours for two, f against t beyond that), as an SVG chart (solver/svgplot.py)
+that the Markdown renderer writes with the key."""
 
 from __future__ import annotations
 
@@ -36,60 +36,59 @@ MARKERS = "osD^v<>"
 
 
 def run_style(index: int, count: int) -> dict:
-    """How run `index` of `count` is drawn. Runs often share their first points (GD and momentum
-    from the same x0), so the earlier run is drawn on top with small filled markers and the
-    later ones beneath it with larger hollow markers and dashed lines: every run stays visible."""
+    """How run `index` of `count` is drawn (svgplot.Series fields). Runs often share their first
+    points (GD and momentum from the same x0), so the earlier run is drawn on top with small
+    filled markers and the later ones beneath it with larger hollow markers and dashed lines:
+    every run stays visible."""
     later = index > 0
-    return {"marker": MARKERS[index % len(MARKERS)], "zorder": 3 + count - index,
-            "markersize": 4 + 2.5 * index, "linestyle": "--" if later else "-",
-            "linewidth": 1.6 if not later else 1.2, "fillstyle": "none" if later else "full",
-            "markeredgewidth": 1.4 if later else 1.0}
+    return {"marker": MARKERS[index % len(MARKERS)], "order": 3 + count - index,
+            "size": 5 + 2.5 * index, "line": "dashed" if later else "solid",
+            "width": 1.6 if not later else 1.2, "filled": not later}
 
 
-def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[Trajectory]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def trajectory_chart(f: Callable, variables: list[str], runs: list[Trajectory]):
+    """The chart: f as a curve (one variable) or contour lines (two), each run's points joined
+    in order, its first steps numbered (one variable); f against t beyond two variables."""
     import numpy as np
 
-    from ...figures import save
+    from ...svgplot import PALETTE, Chart, Contours, Label, Series
 
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    chart = Chart(title="optimization trajectories")
     if len(variables) == 1:
         low, high = _span([p for run in runs for p in run.points])
-        grid = np.linspace(low, high, 400)
-        axes.plot(grid, [_safe(f, float(v)) for v in grid], color="0.35", linewidth=1.5, label="f(x)")
-        for index, run in enumerate(runs):
-            axes.plot(run.points, run.values, label=run.label, **run_style(index, len(runs)))
-            for t, (x, y) in enumerate(zip(run.points, run.values)):
-                if t < 12 and math.isfinite(y):
-                    axes.annotate(str(t), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        axes.set_xlabel(variables[0])
-        axes.set_ylabel("f")
+        grid = np.linspace(low, high, 400).tolist()
+        chart.add(Series(grid, [_safe(f, v) for v in grid], "f(x)", color="#595959", order=1))
+        chart.xlabel, chart.ylabel = variables[0], "f"
     elif len(variables) == 2:
         xs = _span([p[0] for run in runs for p in run.points])
         ys = _span([p[1] for run in runs for p in run.points])
-        gx, gy = np.meshgrid(np.linspace(*xs, 160), np.linspace(*ys, 160))
-        gz = np.vectorize(lambda a, b: _safe(f, float(a), float(b)))(gx, gy)
+        gx, gy = np.meshgrid(np.linspace(*xs, 120), np.linspace(*ys, 120))
+        gz = np.array([[_safe(f, a, b) for a, b in zip(row_x, row_y)]
+                       for row_x, row_y in zip(gx.tolist(), gy.tolist())])
         finite = gz[np.isfinite(gz)]
         if finite.size:
             levels = np.unique(np.quantile(finite, np.linspace(0, 1, 25)))
             if levels.size > 1:
-                axes.contour(gx, gy, gz, levels=levels, cmap="viridis", linewidths=0.7)
-        for index, run in enumerate(runs):
-            axes.plot([p[0] for p in run.points], [p[1] for p in run.points], label=run.label,
-                      **run_style(index, len(runs)))
-        axes.set_xlabel(variables[0])
-        axes.set_ylabel(variables[1])
+                chart.contours = Contours(gx, gy, gz, levels.tolist())
+        chart.xlim, chart.ylim = xs, ys
+        chart.xlabel, chart.ylabel = variables[0], variables[1]
     else:
-        for index, run in enumerate(runs):
-            axes.plot(range(len(run.values)), run.values, label=run.label, **run_style(index, len(runs)))
-        axes.set_xlabel("t")
-        axes.set_ylabel("f(x_t)")
-    axes.set_title("optimization trajectories")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    save(figure, path, format="png")
-    plt.close(figure)
+        chart.xlabel, chart.ylabel = "t", "f(x_t)"
+    for index, run in enumerate(runs):
+        style = run_style(index, len(runs))
+        if len(variables) == 1:
+            xs_, ys_ = run.points, run.values
+        elif len(variables) == 2:
+            xs_, ys_ = [p[0] for p in run.points], [p[1] for p in run.points]
+        else:
+            xs_, ys_ = list(range(len(run.values))), run.values
+        chart.add(Series([float(v) for v in xs_], [float(v) for v in ys_], run.label,
+                         color=PALETTE[index % len(PALETTE)], **style))
+        if len(variables) == 1:
+            chart.labels += [Label(float(x), float(y), str(t)) for t, (x, y) in
+                             enumerate(zip(run.points, run.values)) if t < 12 and math.isfinite(y)]
+    return chart
+
+
+def draw_trajectories(path: Path, f: Callable, variables: list[str], runs: list[Trajectory]) -> None:
+    trajectory_chart(f, variables, runs).write(path)

@@ -536,7 +536,7 @@ def _figure(sol: Solution, objective, runs: list[Run]) -> None:
     f, variables = objective.f, list(objective.variables)
     sol.add("The trajectories over the function.", figure=Figure(
         "trajectories", "optimization trajectories over f",
-        partial(draw_trajectories, f=f, variables=variables, runs=trajectories)))
+        partial(draw_trajectories, f=f, variables=variables, runs=trajectories), suffix=".svg"))
 
 
 @register(
