@@ -58,7 +58,9 @@ def affine(x, weights, bias=None, in_out: bool = True):
 def _pre(weights: dict, gate: str, x, h_prev, in_out: bool):
     """U_qᵀx + W_qᵀh(t−1) + b_q (gate "" is the Elman / Jordan cell's own U, W, b)."""
     name = f"_{gate}" if gate else ""
-    return affine(x, weights[f"U{name}"], None, in_out) + affine(h_prev, weights[f"W{name}"], weights.get(f"b{name}"), in_out)
+    u = affine(x, weights[f"U{name}"], None, in_out) + affine(h_prev, weights[f"W{name}"], None, in_out)
+    bias = weights.get(f"b{name}")
+    return u if bias is None else u + np.reshape(bias, -1)  # summed in the order the course writes it
 
 
 def elman_step(x, h_prev, weights: dict, hidden: str = "tanh", in_out: bool = True):

@@ -3,7 +3,8 @@ equations — with every pre-activation, gate, state and output written out, the
 every quantity, and, given a loss, the gradients of every weight by backpropagation through time
 with a note on vanishing or exploding products of Jacobians. Elman, LSTM and GRU layers also
 stack (`stack:` one weight set per layer) and run in both directions (`bidirectional: true`),
-worked in `_rnn_stacked`.
+worked in `_rnn_stacked`. The solver's own checks take their numbers from the cells' equations
+in solver/nn/recurrent.py, not from the worked steps they check.
 """
 
 from __future__ import annotations
