@@ -86,10 +86,11 @@ def _marked(expr, arrow: tuple[str, str]):
 
 
 def _run(sol: Solution, ctx: Context, setup, reverse: bool, prefix: str,
-         arrow: tuple[str, str] | None = None) -> list:
+         arrow: tuple[str, str] | None = None, checked: list | None = None) -> list:
     """One direction's forward steps into `sol`, answers renamed with `prefix` and, with both
-    directions, every symbol marked with the direction's arrow; its states h(t)."""
-    from .rnn import _cell_module
+    directions, every symbol marked with the direction's arrow; its states h(t). `checked`
+    collects how far the worked states are from the cell's equations evaluated directly."""
+    from .rnn import _cell_module, states_error
 
     module = _cell_module(setup.cell)
     block = Solution()
@@ -102,6 +103,8 @@ def _run(sol: Solution, ctx: Context, setup, reverse: bool, prefix: str,
 
             ws.bind(CELL.at(setup.steps + 1), setup.initial["c"])
     module.forward(ws, setup, reverse=reverse)
+    if checked is not None:
+        checked.append(states_error(setup, ws.values, reverse))
     for step in block.steps:
         if step.answer is not None:
             step.answer = prefix + step.answer
@@ -131,13 +134,14 @@ def _check_fields(given) -> None:
 
 
 def solve_stacked(sol: Solution, given, ctx: Context) -> None:
-    from .rnn import _state_conventions
+    from .rnn import _state_conventions, forward_check
 
     _check_fields(given)
     sets = _layer_sets(given)
     several = len(sets) > 1
     sequence = given.inputs
     rows, first = [], None
+    checked = None if ctx.round_intermediate else []  # rounded steps cannot equal exact ones
     for l, (forward, backward, where) in enumerate(sets, 1):
         layer_name = f"layer{l}." if several else ""
         states = {}
@@ -161,7 +165,7 @@ def solve_stacked(sol: Solution, given, ctx: Context) -> None:
             rows.append([l, direction, setup.input_size, setup.hidden_size])
             prefix = layer_name + ("backward." if direction == "backward" else "")
             states[direction] = _run(sol, ctx, setup, direction == "backward", prefix,
-                                     ARROWS[direction] if given.bidirectional else None)
+                                     ARROWS[direction] if given.bidirectional else None, checked)
         if "backward" in states:
             sequence = [f + b for f, b in zip(_plain_sequence(states["forward"]),
                                               _plain_sequence(states["backward"]))]
@@ -175,6 +179,10 @@ def solve_stacked(sol: Solution, given, ctx: Context) -> None:
         from ._rnn_graph import cell_diagram
 
         sol.add(f"Computation graph of one {first.cell} cell.", diagram=cell_diagram(first.cell, first))
+    if checked:
+        where = {(True, True): " of every layer and direction", (True, False): " of every layer",
+                 (False, True): " of both directions", (False, False): ""}[several, given.bidirectional]
+        forward_check(sol, first.cell, checked, where)
 
 
 def _convention(given, several: bool) -> str:

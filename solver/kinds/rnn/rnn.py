@@ -3,7 +3,8 @@ equations — with every pre-activation, gate, state and output written out, the
 every quantity, and, given a loss, the gradients of every weight by backpropagation through time
 with a note on vanishing or exploding products of Jacobians. Elman, LSTM and GRU layers also
 stack (`stack:` one weight set per layer) and run in both directions (`bidirectional: true`),
-worked in `_rnn_stacked`.
+worked in `_rnn_stacked`. The solver's own checks take their numbers from the cells' equations
+in solver/nn/recurrent.py, not from the worked steps they check.
 """
 
 from __future__ import annotations
@@ -392,6 +393,8 @@ def solve_numeric(sol: Solution, setup, ctx: Context, diagram: bool, given: RnnI
     ws = common.Worksheet(sol, ctx)
     module.bind(ws, setup)
     module.forward(ws, setup)
+    if not ctx.round_intermediate:
+        forward_check(sol, setup.cell, [states_error(setup, ws.values)])
     if setup.loss is None:
         return ws
     common.bind_targets(ws, setup)
@@ -403,17 +406,60 @@ def solve_numeric(sol: Solution, setup, ctx: Context, diagram: bool, given: RnnI
     return ws
 
 
-def loss_value(setup, ctx: Context) -> float:
-    """J for the setup's weights, by the same forward steps (thrown away)."""
-    from . import _rnn_common as common
+def numeric_states(setup, reverse: bool = False) -> dict:
+    """The setup's states straight from the cell's equations (solver/nn/recurrent.py), one row
+    per step: {"h": (T, H)}, with "c" (LSTM) and "y" (an output layer)."""
+    import numpy as np
 
-    module = _cell_module(setup.cell)
-    ws = common.scratch(Context(decimals=ctx.decimals))
-    module.bind(ws, setup)
-    module.forward(ws, setup)
-    common.bind_targets(ws, setup)
-    common.loss_steps(ws.sol, ws, setup)
-    return float(ws.values["J"])
+    from ...nn.recurrent import run
+
+    initial = {name: value.reshape(-1) for name, value in setup.initial.items()}
+    return run(setup.cell, np.stack([x.reshape(-1) for x in setup.inputs]), setup.params, initial,
+               hidden=setup.hidden, output=setup.output, in_out=setup.layout.in_out, reverse=reverse)
+
+
+def loss_value(setup, ctx: Context | None = None) -> float:
+    """J for the setup's weights from the cell's equations and the per-step losses of solver/nn,
+    not from the worked steps, so that the finite-difference check is independent of them."""
+    from ...nn.recurrent import sequence_loss
+
+    states = numeric_states(setup)
+    targets = [None if d is None else d.reshape(-1) for d in setup.targets]
+    return float(sequence_loss(setup.loss, states["y"] if setup.has_output else states["h"], targets))
+
+
+STATE_NAMES = {"h": "h(t)", "c": "c(t)", "y": "y(t)"}
+
+
+def states_error(setup, values: dict, reverse: bool = False) -> tuple[float, int, tuple[str, ...]]:
+    """How far the worked states (`values`, a worksheet's) are from the cell's equations:
+    (largest |worked − direct| / max(1, |direct|), how many values, which states)."""
+    import numpy as np
+
+    from ._rnn_common import H, Y
+    from ._rnn_gated import CELL
+
+    symbols = {"h": H, "c": CELL, "y": Y}
+    errors = [0.0]
+    direct = numeric_states(setup, reverse)
+    for key, series in direct.items():
+        for t, expected in enumerate(series, 1):
+            worked = np.asarray(values[symbols[key].at(t).name], dtype=float).reshape(-1)
+            errors.extend(np.abs(worked - expected) / np.maximum(1.0, np.abs(expected)))
+    worst, count = float(np.max(errors)), len(errors) - 1  # NaN, if any, wins: the check fails
+    return worst, count, tuple(direct)
+
+
+def forward_check(sol: Solution, cell: str, results: list[tuple[float, int, tuple[str, ...]]],
+                  what: str = "") -> None:
+    """One check that every worked state equals the cell's equations evaluated directly."""
+    import numpy as np
+
+    worst = float(np.max([r[0] for r in results]))
+    count = sum(r[1] for r in results)
+    states = ", ".join(STATE_NAMES[key] for key in ("h", "c", "y") if any(key in r[2] for r in results))
+    sol.check(f"the worked states {states}{what} equal the {cell} cell's equations evaluated directly",
+              worst < 1e-9, f"all {count} values agree to 1e-9 relative", worst)
 
 
 def _finite_difference_check(sol: Solution, setup, ws) -> None:
