@@ -26,6 +26,7 @@ _ATTRIBUTES = {"bold": 1, "dim": 2, "italic": 3, "underline": 4, "reverse": 7}
 _COLOURS = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
             "white": 37}
 _TRAILING_SPACE = re.compile(r"\s+$")
+_EMOJI_CODE = re.compile(r":\S*?:")  # rich may read `:name:` in a header or title as an emoji
 # Environment settings under which rich decides colour or size in ways not copied here.
 _RICH_ENVIRONMENT = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS",
                      "JUPYTER_LINES")
@@ -194,6 +195,60 @@ class Lines:
 
     def blank(self) -> None:
         self.file.write("\n")
+
+    def table(self, title: str | None, columns: list[str], rows: list[list[str]], indent: int) -> bool:
+        """A table as `render.terminal` builds it with rich (heavy head, outer edge, no edge
+        padding, every column right-justified, the title left-justified above it), written
+        directly; False, writing nothing, where rich would do more than this copies (wrap or
+        cut a cell, read markup or emoji codes in a header, expand tabs)."""
+        from rich.cells import cell_len
+
+        cells = [columns, *rows]
+        if any(len(row) != len(columns) for row in rows) or not columns:
+            return False
+        if any("\n" in c or "\t" in c or "\r" in c for row in cells for c in row) or any(
+                "[" in c or _EMOJI_CODE.search(c) for c in [*columns, title or ""]) \
+                or (title and ("\n" in title or "\t" in title)):
+            return False
+        widths = [max(cell_len(row[k]) for row in cells) for k in range(len(columns))]
+        last = len(columns) - 1
+        pads = [(0 if k == 0 else 1, 0 if k == last else 1) for k in range(len(columns))]
+        table_width = 1 + sum(w + left + right + 1 for w, (left, right) in zip(widths, pads))
+        if indent + table_width > self.width or (title and cell_len(title) > table_width):
+            return False
+        line_width = indent + table_width if self.width >= UNBOUNDED_WIDTH else self.width
+        margin = " " * indent
+
+        def styled(text: str, code: str) -> str:
+            return f"\x1b[{code}m{text}\x1b[0m" if self.color and code and text else text
+
+        def finish(line: str, visible: int) -> str:
+            if self.width >= UNBOUNDED_WIDTH:  # a pipe: rich's trailing padding is trimmed
+                return line.rstrip(" ") + "\n"
+            return line + " " * (line_width - visible) + "\n"
+
+        def rule(left: str, fill: str, cross: str, right: str) -> str:
+            inner = cross.join(fill * (w + a + b) for w, (a, b) in zip(widths, pads))
+            return finish(margin + left + inner + right, indent + table_width)
+
+        def row_line(row: list[str], code: str, border: str) -> str:
+            parts = []
+            for text, width, (left, right) in zip(row, widths, pads):
+                justified = " " * (width - cell_len(text)) + text
+                parts.append(styled(" " * left, code) + styled(justified, code) + styled(" " * right, code))
+            return finish(margin + border + border.join(parts) + border, indent + table_width)
+
+        out = []
+        if title:
+            out.append(finish(margin + styled(title + " " * (table_width - cell_len(title)), _combine(("italic",))),
+                              indent + table_width))
+        out.append(rule("┏", "━", "┳", "┓"))
+        out.append(row_line(columns, _combine(("bold",), self.no_color), "┃"))
+        out.append(rule("┡", "━", "╇", "┩"))
+        out += [row_line(row, "", "│") for row in rows]
+        out.append(rule("└", "─", "┴", "┘"))
+        self.file.write("".join(out))
+        return True
 
     def rich(self, renderable, **options) -> None:
         """A rich renderable (a table, a Text with its own spans) through a rich Console."""

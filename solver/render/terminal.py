@@ -51,9 +51,11 @@ def render_step(out: Lines, number: int, step, decimals: int) -> None:
     elif _shows_value(step):
         out.print(_indent(values.grid(step.value, decimals)))
     if step.table is not None:
-        from rich.padding import Padding
+        cells = [[c if isinstance(c, str) else values.text(c, decimals) for c in row] for row in step.table.rows]
+        if not out.table(step.table.title, list(step.table.columns), cells, indent=5):
+            from rich.padding import Padding
 
-        out.rich(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
+            out.rich(Padding(_table(step.table, decimals), (0, 0, 0, 5)))
     if step.diagram is not None:
         out.print(_indent(step.diagram.text))
     if step.highlight is not None:

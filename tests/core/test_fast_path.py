@@ -19,7 +19,8 @@ from solver.light_models import Unsupported, light_models
 from solver.registry import get_kind
 
 EXAMPLES = str(REPO / "problems" / "examples") + "/"
-HEAVY = ("typer", "click", "rich.console", "pydantic", "yaml", "numpy", "sympy", "torch", "matplotlib")
+HEAVY = ("typer", "click", "rich.console", "rich.table", "pydantic", "yaml", "numpy", "sympy", "torch",
+         "matplotlib")
 
 
 def run(argv: list[str], full: bool = False) -> subprocess.CompletedProcess:
@@ -44,6 +45,7 @@ def loaded_by(argv: list[str]) -> list[str]:
 def test_a_numeric_command_loads_no_command_line_or_validation_library():
     assert loaded_by(["conv-shape", "--input", "10x11", "--kernel", "3", "--stride", "2"]) == []
     assert loaded_by(["network", "1x32x32 | conv 6 5 | maxpool 2 | fc 10", "--format", "json"]) == []
+    assert loaded_by(["network", "1x32x32 | conv 6 5 | maxpool 2 | fc 10"]) == []  # its tables, too
     assert loaded_by(["solve", EXAMPLES + "conv-shape-variants.yaml", "--format", "json"]) == ["yaml"]
 
 
