@@ -332,10 +332,29 @@ def _run(planned: list[tuple[FileResult, list[_Job]]], limits: Limits | None) ->
     """Solve the planned problems of one or more files in one pass of budget workers: a worker
     stays warm (imports, caches) from one file to the next."""
     jobs = [job for _, file_jobs in planned for job in file_jobs]
+    if limits is not None and len(jobs) > 1:
+        _import_for(jobs)
     for job, solved in zip(jobs, run_within(limits, jobs, _Job.solve, _REGISTRIES)):
         if isinstance(solved, OverBudget):
             solved = _over_budget(job.problem, solved, job.problem_set)
         job.result.problems[job.position] = solved
+
+
+def _import_for(jobs: list[_Job]) -> None:
+    """The libraries the batch's kinds import while solving (numpy, sympy: a second or so),
+    imported here before the workers start. A forked worker then shares them instead of
+    importing them itself, and this process, which needs them anyway to read the answers back
+    and render them, does not import them a second time."""
+    import importlib
+
+    names: set[str] = set()
+    for kind_name in {job.problem.get("kind") for job in jobs}:
+        try:
+            names.update(get_kind(kind_name).imports)
+        except (BadInput, RuntimeError, TypeError):  # the job reports a bad kind itself
+            continue
+    for name in sorted(names):
+        importlib.import_module(name)
 
 
 def _over_budget(problem: dict, over: OverBudget, problem_set: ProblemSet) -> ProblemResult:

@@ -36,6 +36,9 @@ class Kind:
     # Optional (answer name, claimed, computed, ProblemResult) -> bool | None for answers that
     # need more than a numeric comparison (a gate network is checked by its truth table).
     compare: Callable | None = None
+    # Libraries its usual problems import while solving ("numpy", "sympy"): a batch imports
+    # them once, before its budget workers start (pipeline._import_for). Only a speed hint.
+    imports: tuple[str, ...] = ()
 
 
 def register(
@@ -48,6 +51,7 @@ def register(
     example: str = "",
     template: dict | None = None,
     compare: Callable | None = None,
+    imports: tuple[str, ...] = (),
 ) -> Callable:
     """Decorator for a kind's `solve(given, ctx) -> Solution`."""
 
@@ -55,7 +59,7 @@ def register(
         if name in _REGISTRY:
             raise RuntimeError(f"problem kind {name!r} is registered twice")
         _REGISTRY[name] = Kind(name, input_model, solve, summary, answers, positional,
-                               example, dict(template or {}), compare)
+                               example, dict(template or {}), compare, tuple(imports))
         return solve
 
     return decorate
