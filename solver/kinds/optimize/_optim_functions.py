@@ -17,21 +17,11 @@ import sympy
 from ...errors import BadInput
 from ...nn.functions import sigmoid
 from ...parse import make_symbol, parse_expression
+from ...sympy_functions import sigma, with_sigma
 
 PRESET_NAMES = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh",
                 "rosenbrock", "himmelblau", "booth", "beale", "sphere")
 GELU_SCALE = sympy.Float(1.702)
-
-
-class sigma(sympy.Function):  # noqa: N801 - prints as σ, the course's name
-    """The logistic sigmoid σ(a) = 1/(1 + e⁻ᵃ), with σ′ = σ(1 − σ)."""
-
-    def fdiff(self, argindex=1):
-        a = self.args[0]
-        return sigma(a) * (1 - sigma(a))
-
-    def _eval_rewrite_as_exp(self, a, **kwargs):
-        return 1 / (1 + sympy.exp(-a))
 
 
 stable_sigmoid = sigmoid  # what lambdify calls for sigma
@@ -93,12 +83,6 @@ def preset(name: str, alpha: float | None):
     return table[name]
 
 
-def _with_sigma(expr):
-    """Write every 1/(1 + e^(−a)) the parser produced as σ(a)."""
-    w = sympy.Wild("w")
-    return expr.replace(1 / (1 + sympy.exp(-w)), lambda w: sigma(w))
-
-
 def _heaviside_as_pytorch(expr):
     """The derivative of max(0, x) is the step H(x); PyTorch takes H(0) = 0."""
     return expr.replace(sympy.Heaviside, lambda *args: sympy.Heaviside(args[0], 0))
@@ -111,7 +95,7 @@ def parse_objective(text: str, variables: list[str] | None, alpha: float | None,
         if variables is not None and list(variables) != names:
             raise BadInput(f"the preset {key} is a function of {', '.join(names)}", field="variables")
     else:
-        expr = _with_sigma(parse_expression(text, variables, field=field))
+        expr = with_sigma(parse_expression(text, variables, field=field))
         names = list(variables) if variables is not None else sorted(str(s) for s in expr.free_symbols)
         description = ""
         if not names:
