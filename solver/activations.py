@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from .formula import FUNCTIONS, Expr, Function, Num, Sym, call, define_function
 from .nn import functions as nf
@@ -280,16 +281,12 @@ def _word(name: str) -> str:
     return "act_" + name.replace("-", "_")
 
 
-def _slope_of_one(entry: Activation) -> Callable:
-    def slope(x, *alpha):
-        return float(entry.derivative(float(x), alpha=alpha[0] if alpha else None))
-    return slope
+def _slope_of_one(name: str, x, *alpha):
+    return float(TABLE[name].derivative(float(x), alpha=alpha[0] if alpha else None))
 
 
-def _slope_of_array(entry: Activation) -> Callable:
-    def slope(x, *alpha):
-        return entry.derivative(x, alpha=alpha[0] if alpha else None)
-    return slope
+def _slope_of_array(name: str, x, *alpha):
+    return TABLE[name].derivative(x, alpha=alpha[0] if alpha else None)
 
 
 # Every element-wise entry is a word of the formula vocabulary, with its derivative beside it
@@ -300,8 +297,9 @@ for _entry in TABLE.values():
     if _entry.word and _entry.word not in FUNCTIONS:
         define_function(_entry.word, Function(_entry.text, _entry.latex, _entry.scalar, _entry.array))
     if _word(_entry.name) + "_slope" not in FUNCTIONS:
-        define_function(_word(_entry.name) + "_slope", Function(_entry.text + "′", _entry.latex + "'",
-                                                                _slope_of_one(_entry), _slope_of_array(_entry)))
+        define_function(_word(_entry.name) + "_slope", Function(
+            _entry.text + "′", _entry.latex + "'", partial(_slope_of_one, _entry.name),
+            partial(_slope_of_array, _entry.name)))
 
 
 def aliases(names) -> dict[str, str]:

@@ -83,7 +83,7 @@ define_function("mlp_sum_samples", Function("Σₙ", r"\sum_n", lambda x: x, _su
 
 
 def normalize_activation(name: str) -> str:
-    return choose(name, ACTIVATIONS, name="activation")
+    return choose(name, ACTIVATIONS, name="activation", suggest=True)
 
 
 # ReLU and softmax are written with this module's words (an operator name in LaTeX, and

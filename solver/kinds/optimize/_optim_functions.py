@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 import sympy
 
+from ...activations import GELU_SCALE as GELU_CONSTANT, TABLE
 from ...errors import BadInput
 from ...nn.functions import sigmoid
 from ...parse import make_symbol, parse_expression
 from ...sympy_functions import sigma, with_sigma
 
-PRESET_NAMES = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh",
-                "rosenbrock", "himmelblau", "booth", "beale", "sphere")
-GELU_SCALE = sympy.Float(1.702)
+# The activations among the presets are names of solver/activations.py (with its default α).
+ACTIVATION_PRESETS = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh")
+PRESET_NAMES = ACTIVATION_PRESETS + ("rosenbrock", "himmelblau", "booth", "beale", "sphere")
+GELU_SCALE = sympy.Float(GELU_CONSTANT)
 
 
 stable_sigmoid = sigmoid  # what lambdify calls for sigma
@@ -50,7 +52,7 @@ def _positive_part(value, otherwise):
     return sympy.Piecewise((value, x > 0), (otherwise, True))
 
 
-DEFAULT_ALPHA = {"leaky-relu": 0.01, "elu": 1.0}
+DEFAULT_ALPHA = {name: TABLE[name].default_alpha for name in ACTIVATION_PRESETS if TABLE[name].takes_alpha}
 
 
 def preset(name: str, alpha: float | None):

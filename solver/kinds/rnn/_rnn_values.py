@@ -42,7 +42,7 @@ _define_once("rnn_softmax", Function("softmax", r"\mathrm{softmax}", lambda x: 1
 
 
 def activation_name(value: str, *, allowed=OUTPUT_ACTIVATIONS, name: str = "activation") -> str:
-    return choose(value, allowed, name=name)
+    return choose(value, allowed, name=name, suggest=True)
 
 
 # ReLU and softmax are written with this module's words (softmax of each column); the others
