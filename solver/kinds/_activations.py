@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import activations as table
-from ..activations import Activation, Branch  # noqa: F401 - the kinds' names for the table's types
+from ..activations import Activation
 
 NAMES = ("relu", "leaky-relu", "elu", "gelu", "gelu-exact", "sigmoid", "tanh")
 # Spellings with a space read as with a hyphen ("leaky relu").

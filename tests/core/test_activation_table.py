@@ -14,7 +14,7 @@ torch.set_num_threads(1)
 import torch.nn.functional as F  # noqa: E402
 
 from solver.activations import NAMES, TABLE, aliases  # noqa: E402
-from solver.formula import FUNCTIONS, Sym, evaluate  # noqa: E402
+from solver.formula import Sym, evaluate  # noqa: E402
 
 CASES = 200
 

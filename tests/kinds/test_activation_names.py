@@ -36,9 +36,10 @@ ACCEPTED = {
               "softmax": "softmax"},
 }
 ACCEPTED["rnn-output"] = {**ACCEPTED["rnn-hidden"], "softmax": "softmax"}
+ACCEPTED["convolve"] = {word: name for word, name in ACCEPTED["activation"].items() if name != "softmax"}
 SUBSETS = {"activation": (*act.NAMES, "softmax"), "backprop": mlp.ACTIVATIONS, "rnn-hidden": rv.HIDDEN_ACTIVATIONS,
            "rnn-output": rv.OUTPUT_ACTIVATIONS, "gate": ("sigmoid", "step"),
-           "layer": ("relu", "leaky-relu", "sigmoid", "tanh", "softmax")}
+           "layer": ("relu", "leaky-relu", "sigmoid", "tanh", "softmax"), "convolve": act.NAMES}
 
 
 def read(kind: str, word: str) -> str | None:
@@ -53,6 +54,8 @@ def read(kind: str, word: str) -> str | None:
             return rv.activation_name(word, allowed=allowed)
         if kind == "gate":
             return GateInput._activation(word)
+        if kind == "convolve":  # its activation layers: {type: relu}
+            return act.canonical_name(word)
         name = LayerInput._type(word)
         return name if name in TABLE else None  # the layer kind's other types are not activations
     except ValueError:
@@ -110,7 +113,8 @@ def test_messages_of_a_refused_activation():
     assert message(hidden, "softmax") == "activations.hidden must be one of tanh, sigmoid, relu, linear, got 'softmax'"
     assert message(hidden, "Tanhh") == ("activations.hidden must be one of tanh, sigmoid, relu, linear, got 'Tanhh'"
                                         " (did you mean 'tanh'?)")
-    assert message(GateInput._activation, "stepp") == "activation must be sigmoid or step, got 'stepp' (did you mean 'step'?)"
+    assert message(GateInput._activation, "stepp") == ("activation must be sigmoid or step, got 'stepp' "
+                                                       "(did you mean 'step'?)")
     assert message(GateInput._activation, "swish") == "activation must be sigmoid or step, got 'swish'"
     assert message(GateInput._gate, "nandd") == ("gate must be one of AND, OR, NAND, NOR, XOR, XNOR, NOT, "
                                                  "got 'nandd' (did you mean 'NAND'?)")
