@@ -22,8 +22,11 @@ An entry holds
   - `max_slope`: sup |f′| over all inputs, the factor bounding how fast a gradient can grow
     through the function (None where it depends on α or is not needed);
   - `branch(x)`: the formulas of the value and the derivative that apply at one point x, for
-    the worked steps (`ELU(−1) = α(eˣ − 1) = …`), and `formula_function`, the function's word in
-    the formula vocabulary for whole maps (`ReLU(out1)`).
+    the worked steps (`ELU(−1) = α(eˣ − 1) = …`).
+Every element-wise entry is also a word of the formula vocabulary for whole maps (`ReLU(out1)`):
+`act_<name>` unless `formula_function` names another (sigmoid, tanh: the core's own), and
+`act_<name>_slope` for its derivative, so a kind writes f(u) and f′(u) with `expr` and
+`slope_expr`.
 
 Only the standard library at import time: NumPy is imported inside the array functions, so a
 kind module may import this one.
@@ -305,9 +308,10 @@ def aliases(names) -> dict[str, str]:
     return {alias: name for name in names for alias in TABLE[name].aliases}
 
 
-def choose(value, names: tuple[str, ...], *, name: str, fold: dict[str, str] | None = None, **message) -> str:
+def choose(value, names: tuple[str, ...], *, name: str, **wording) -> str:
     """One of `names` (a kind's subset of the table) from any spelling of it; a ValueError
-    otherwise, worded by solver.inputs.choice (`message` passes its wording options on)."""
+    otherwise, worded by solver.inputs.choice (`wording`: its options fold, either, suggest,
+    message)."""
     from .inputs import choice
 
-    return choice(value, names, aliases(names), name=name, fold=fold, **message)
+    return choice(value, names, aliases(names), name=name, **wording)
