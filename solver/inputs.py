@@ -126,17 +126,32 @@ def vector_value(value: Any, *, name: str) -> Any:
 
 
 def choice(value: Any, options: tuple[str, ...], aliases: dict[str, str] | None = None, *, name: str,
-           either: bool = False, fold: dict[str, str] | None = None) -> str:
-    """One of a field's words: `value` trimmed and lower-cased (characters in `fold` replaced,
-    e.g. `{"_": "-"}`), then read through `aliases`; anything else is a ValueError naming the
-    field and listing the options ("a or b" with `either`, else "one of a, b, c")."""
-    key = str(value).strip().lower()
+           either: bool = False, fold: dict[str, str] | None = None, upper: bool = False,
+           suggest: bool = False, message: str | None = None) -> str:
+    """One of a field's words: `value` trimmed and lower-cased (upper-cased with `upper`;
+    characters in `fold` replaced, e.g. `{"_": "-"}`), then read through `aliases`; anything
+    else is a ValueError naming the field and listing the options ("a or b" with `either`, else
+    "one of a, b, c").
+
+    With `suggest`, the message ends in " (did you mean 'x'?)" when an option is close to the
+    word (difflib, as errors.did_you_mean). `message` words the error instead, a format string
+    with {value} (the given value's repr), {options} (the options, comma-separated) and
+    {suggestion} (the did-you-mean, or nothing)."""
+    key = str(value).strip()
+    key = key.upper() if upper else key.lower()
     for old, new in (fold or {}).items():
         key = key.replace(old, new)
     key = (aliases or {}).get(key, key)
     if key not in options:
+        suggestion = ""
+        if suggest:
+            from .errors import did_you_mean
+
+            suggestion = did_you_mean(key, options)
+        if message is not None:
+            raise ValueError(message.format(value=repr(value), options=", ".join(options), suggestion=suggestion))
         listing = " or ".join(options) if either else "one of " + ", ".join(options)
-        raise ValueError(f"{name} must be {listing}, got {value!r}")
+        raise ValueError(f"{name} must be {listing}, got {value!r}{suggestion}")
     return key
 
 

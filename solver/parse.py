@@ -31,30 +31,12 @@ _REPLACEMENTS = {"^": "**", "·": "*", "×": "*", "−": "-", "÷": "/", "σ": "
 
 
 def _functions():
-    import sympy
+    from .sympy_functions import PARSER_FUNCTIONS
 
-    def sigmoid(x):
-        return 1 / (1 + sympy.exp(-x))
-
-    def relu(x):
-        if not x.is_commutative:  # Max needs comparable arguments; (x + |x|)/2 is the same function
-            return (x + sympy.Abs(x)) / 2
-        return sympy.Max(0, x)
-
-    def phi(x):  # the standard normal CDF, for the exact GELU x·Φ(x)
-        return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
-
-    return {
-        "sin": (sympy.sin, 1), "cos": (sympy.cos, 1), "tan": (sympy.tan, 1),
-        "asin": (sympy.asin, 1), "acos": (sympy.acos, 1), "atan": (sympy.atan, 1),
-        "sinh": (sympy.sinh, 1), "cosh": (sympy.cosh, 1), "tanh": (sympy.tanh, 1),
-        "exp": (sympy.exp, 1), "log": (sympy.log, 1), "ln": (sympy.log, 1),
-        "sqrt": (sympy.sqrt, 1), "abs": (sympy.Abs, 1), "erf": (sympy.erf, 1),
-        "sigmoid": (sigmoid, 1), "relu": (relu, 1), "Phi": (phi, 1),
-        "max": (sympy.Max, None), "min": (sympy.Min, None),
-    }
+    return PARSER_FUNCTIONS
 
 
+# The functions a formula may call; their sympy meaning is in solver/sympy_functions.py.
 FUNCTION_NAMES = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
                   "log", "ln", "sqrt", "abs", "erf", "sigmoid", "relu", "Phi", "max", "min")
 CONSTANTS = ("pi",)

@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from ..nn.functions import sigmoid
+from ..activations import TABLE
 
 GATES = {
     # name: (number of inputs, output for each input row in binary order 00, 01, 10, 11)
@@ -58,8 +58,7 @@ class Neuron:
         return sum(w * x for w, x in zip(self.weights, inputs)) + self.bias
 
 
-def step(u: float) -> int:
-    return 1 if u >= 0 else 0
+step = TABLE["step"].scalar  # the threshold unit: 1 when u ≥ 0, else 0
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,7 +160,7 @@ def evaluate(weights: list, biases: list, activation: str, inputs: tuple, layout
         u = [sum((W[i][j] if layout == "in_out" else W[j][i]) * h[i] for i in range(len(h))) + b[j]
              for j in range(n_out)]
         if index < len(weights) - 1:
-            h = [step(v) if activation == "step" else sigmoid(v) for v in u]
+            h = [TABLE[activation].scalar(v) for v in u]
             hidden.append(h)
     return Row(tuple(inputs), hidden, u[0], step(u[0]))
 

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..activations import TABLE
 from ..errors import BadInput
 from ..formula import Num, Sym, call, hadamard
 from ..nn import functional as fn
@@ -475,11 +476,11 @@ def _activation(sol: Solution, given: LayerInput) -> dict:
         sol.convention("relu(x) = max(x, 0); its derivative at x = 0 is taken as 0 (PyTorch).")
         out = steps.elementwise(sol, "out = max(x, 0), element by element:", "out", call("max", X, Num(0)),
                                 {"x": x}, show)
-        slope = (x > 0).astype(float)
+        slope = TABLE["relu"].derivative(x)
     elif kind == "leaky-relu":
         sol.convention(f"leaky-relu(x) = x for x > 0, αx otherwise, α = {given.alpha:g}; the slope at x = 0 is α "
                        "(PyTorch).")
-        slope = np.where(x > 0, 1.0, given.alpha)
+        slope = TABLE["leaky-relu"].derivative(x, alpha=given.alpha)
         sol.add("The slope s of each element: 1 where x > 0, α elsewhere:", value=slope)
         out = steps.elementwise(sol, "out = s ⊙ x:", "out", hadamard(SLOPE, X), {"s": slope, "x": x}, show)
     elif kind == "sigmoid":

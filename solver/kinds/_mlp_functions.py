@@ -9,12 +9,13 @@ NumPy is imported inside the functions: this module sits on the import path of t
 
 from __future__ import annotations
 
+from ..activations import TABLE, aliases, choose
 from ..formula import Expr, Function, Num, call, define_function, hadamard
-from ..inputs import choice
 from ..nn.functions import positive_array, relu_array, softmax_array, step_array
 
+# The activations a fully connected layer of `backprop` takes (names of solver/activations.py).
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
-ALIASES = {"logistic": "sigmoid", "identity": "linear", "none": "linear", "purelin": "linear"}
+ALIASES = aliases(ACTIVATIONS)
 
 
 def _softmax_array(x):
@@ -82,20 +83,19 @@ define_function("mlp_sum_samples", Function("Σₙ", r"\sum_n", lambda x: x, _su
 
 
 def normalize_activation(name: str) -> str:
-    return choice(name, ACTIVATIONS, ALIASES, name="activation")
+    return choose(name, ACTIVATIONS, name="activation", suggest=True)
+
+
+# ReLU and softmax are written with this module's words (an operator name in LaTeX, and
+# softmax over a whole column); the others with the table's own formula function.
+_OWN_WORDS = {"relu": "mlp_relu", "softmax": "mlp_softmax"}
 
 
 def apply_expr(activation: str, u: Expr) -> Expr:
     """h = f(u) as a formula."""
-    if activation == "sigmoid":
-        return call("sigmoid", u)
-    if activation == "tanh":
-        return call("tanh", u)
-    if activation == "relu":
-        return call("mlp_relu", u)
-    if activation == "softmax":
-        return call("mlp_softmax", u)
-    return u
+    if activation in _OWN_WORDS:
+        return call(_OWN_WORDS[activation], u)
+    return TABLE[activation].expr(u)
 
 
 def apply_rows_expr(activation: str, u: Expr) -> Expr:
@@ -113,5 +113,7 @@ def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:
         return call("mlp_positive", u)
     if activation == "softmax":
         return call("mlp_diag", h) - h @ h.T
-    return Num(1)
+    if activation == "linear":
+        return Num(1)
+    return TABLE[activation].slope_expr(u)
 

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.functions import relu_array, sigmoid_array, softmax_array, step_array
+from ..activations import TABLE
+from ..nn.functions import softmax_array
 
 
 def activate(name: str, u: np.ndarray) -> np.ndarray:
-    if name == "sigmoid":
-        return sigmoid_array(u)
-    if name == "tanh":
-        return np.tanh(u)
-    if name == "relu":
-        return relu_array(u)
+    """f(u) for a layer's column: softmax over the whole column, the rest element-wise."""
     if name == "softmax":
         return softmax_array(u, axis=None)
-    if name == "step":
-        return step_array(u)
-    return u
+    return TABLE[name](u)
 
 
 def forward(x: np.ndarray, params: list[tuple[np.ndarray, np.ndarray]], activations: list[str],

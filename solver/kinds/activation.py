@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from ..context import Context
 from ..formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
+from ..activations import choose
 from ..inputs import KindInput, parse_int_list
 from ..registry import register
 from ..steps import Figure, Formula, Solution
@@ -32,16 +33,8 @@ class ActivationInput(KindInput):
     @field_validator("function")
     @classmethod
     def _function(cls, value):
-        key = str(value).strip().lower()
-        if key == "softmax":
-            return key
-        name = act.canonical_name(key)
-        if name is None:
-            from ..errors import did_you_mean
-
-            raise ValueError(f"unknown function {value!r}{did_you_mean(key, FUNCTION_NAMES)}; "
-                             f"functions: {', '.join(FUNCTION_NAMES)}")
-        return name
+        return choose(value, FUNCTION_NAMES, name="function", fold=act.FOLD, suggest=True,
+                      message="unknown function {value}{suggestion}; functions: {options}")
 
     @field_validator("points")
     @classmethod
@@ -64,8 +57,8 @@ class ActivationInput(KindInput):
     @classmethod
     def _alpha_fits(cls, value, info):
         function = info.data.get("function")
-        if value is not None and function is not None and function not in ("leaky-relu", "elu"):
-            raise ValueError(f"alpha is a parameter of leaky-relu and elu, not of {function}")
+        if value is not None and function is not None and function not in act.DEFAULT_ALPHA:
+            raise ValueError(f"alpha is a parameter of {' and '.join(act.DEFAULT_ALPHA)}, not of {function}")
         return value
 
 
@@ -73,16 +66,12 @@ def _point_list(given: ActivationInput) -> list:
     return given.points if isinstance(given.points, list) else [given.points]
 
 
-def _at(label: str, x, prime: bool = False) -> Sym:
+def _at(function: act.Activation, x, prime: bool = False) -> Sym:
     shown = repr(x) if isinstance(x, float) else str(x)
     mark = "′" if prime else ""
     latex_mark = "'" if prime else ""
-    return Sym(f"f_{'d' if prime else 'v'}_{shown}", text=f"{label}{mark}({shown.replace('-', '−')})",
-               latex=rf"{_latex_label(label)}{latex_mark}({shown})")
-
-
-def _latex_label(label: str) -> str:
-    return {"σ": r"\sigma", "tanh": r"\tanh"}.get(label, rf"\mathrm{{{label}}}")
+    return Sym(f"f_{'d' if prime else 'v'}_{shown}", text=f"{function.text}{mark}({shown.replace('-', '−')})",
+               latex=rf"{function.latex}{latex_mark}({shown})")
 
 
 def _number_text(x) -> str:
@@ -100,11 +89,11 @@ def _pointwise(sol: Solution, ctx: Context, given: ActivationInput) -> tuple[lis
         branch = function.branch(x)
         why = f" ({branch.condition})" if branch.condition else ""
         value = ctx.hand_round(sol.add(f"Value at x = {_number_text(x)}{why}:",
-                                       Formula(_at(function.label, x), branch.value, act.bindings(x, alpha))))
-        in_terms_of_f = given.function in ("sigmoid", "tanh")
+                                       Formula(_at(function, x), branch.value, act.bindings(x, alpha))))
+        in_terms_of_f = function.from_output
         text = (f"Derivative at x = {_number_text(x)}, from the value f = {function.label}({_number_text(x)}):"
                 if in_terms_of_f else f"Derivative at x = {_number_text(x)}{why}:")
-        derivative = ctx.hand_round(sol.add(text, Formula(_at(function.label, x, prime=True), branch.derivative,
+        derivative = ctx.hand_round(sol.add(text, Formula(_at(function, x, prime=True), branch.derivative,
                                                           act.bindings(x, alpha, value))))
         values.append(value)
         derivatives.append(derivative)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from ..activations import TABLE
 from ..context import Context
 from ..errors import BadInput
 from ..formula import Expr, Sym, call, hadamard, total
@@ -379,7 +380,8 @@ def _derivatives(p: Pass, layers: list[Layer]) -> None:
         expr = act.derivative_expr(layer.activation, _sym_u(l), _sym_h(l))
         rule = {"sigmoid": "σ′(u) = h(1 − h)", "tanh": "tanh′(u) = 1 − h²", "relu": "ReLU′(u) = 1 if u > 0 else 0",
                 "linear": "the identity's derivative is 1",
-                "softmax": "the softmax Jacobian diag(h) − h hᵀ"}[layer.activation]
+                "softmax": "the softmax Jacobian diag(h) − h hᵀ"}.get(layer.activation)
+        rule = rule or TABLE[layer.activation].derivative_text  # an activation written only by the table
         like = (layer.n_out, layer.n_out) if layer.activation == "softmax" else None
         value = p.step(f"Layer {l}: derivative of the activation, {rule}.", _sym_fprime(l), expr,
                        [_sym_u(l).name, _sym_h(l).name], answer=f"fprime{l}", like_shape=like)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from ..activations import choose
 from ..context import Context
 from ..errors import BadInput
 from ..inputs import KindInput, LayerWeights, choice, weight_layout
@@ -17,6 +18,8 @@ from ..registry import register
 from ..steps import Solution, Table
 from . import _gate_search as search
 
+# The units of a gate network (names of solver/activations.py).
+ACTIVATIONS = ("sigmoid", "step")
 _GATE_ALIASES = {"EXOR": "XOR", "EQ": "XNOR", "EQUIV": "XNOR", "EXNOR": "XNOR", "INVERT": "NOT"}
 
 
@@ -30,17 +33,13 @@ class GateInput(KindInput):
     @field_validator("gate")
     @classmethod
     def _gate(cls, value):
-        key = str(value).strip().upper().replace("-", "").replace("_", "")
-        key = _GATE_ALIASES.get(key, key)
-        if key not in search.GATES:
-            raise ValueError(f"gate must be one of {', '.join(search.GATES)}, got {value!r}")
-        return key
+        return choice(value, tuple(search.GATES), _GATE_ALIASES, name="gate", upper=True, fold={"-": "", "_": ""},
+                      suggest=True)
 
     @field_validator("activation")
     @classmethod
     def _activation(cls, value):
-        return choice(value, ("sigmoid", "step"), {"logistic": "sigmoid", "threshold": "step", "heaviside": "step"},
-                      name="activation", either=True)
+        return choose(value, ACTIVATIONS, name="activation", either=True, suggest=True)
 
     @field_validator("network")
     @classmethod

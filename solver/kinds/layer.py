@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ..activations import aliases
 from ..context import Context
-from ..errors import BadInput, did_you_mean
+from ..errors import BadInput
 from ..registry import register
 from ..steps import Solution
-from ..inputs import KindInput
+from ..inputs import KindInput, choice
 from . import _layer_common as common
 
 TYPES = ("affine", "conv", "transposed-conv", "locally-connected", "maxpool", "avgpool", "relu",
@@ -30,13 +31,14 @@ _ALIASES = {"fc": "affine", "linear": "affine", "dense": "affine", "fully-connec
             "local": "locally-connected", "locally-connected2d": "locally-connected",
             "max-pool": "maxpool", "maxpool2d": "maxpool", "maxpool1d": "maxpool", "max": "maxpool",
             "avg-pool": "avgpool", "avgpool2d": "avgpool", "avgpool1d": "avgpool", "average-pool": "avgpool",
-            "leakyrelu": "leaky-relu", "lrelu": "leaky-relu", "batch-norm": "batchnorm",
-            "spatial-batchnorm": "batchnorm", "layer-norm": "layernorm", "group-norm": "groupnorm"}
+            "batch-norm": "batchnorm", "spatial-batchnorm": "batchnorm", "layer-norm": "layernorm",
+            "group-norm": "groupnorm"}
 
 WEIGHTED = ("affine", "conv", "transposed-conv", "locally-connected")
 POOLS = ("maxpool", "avgpool")
 NORMS = ("batchnorm", "layernorm", "groupnorm")
-ACTIVATIONS = ("relu", "leaky-relu", "sigmoid", "tanh", "softmax")
+ACTIVATIONS = ("relu", "leaky-relu", "sigmoid", "tanh", "softmax")  # names of solver/activations.py
+_ALIASES.update(aliases(ACTIVATIONS))  # their spellings: leakyrelu, lrelu, logistic
 MAX_PRODUCTS = 5_000_000  # multiply-adds of one pass: beyond this it is no longer a hand exercise
 
 # The fields each type reads besides type, x, dout and show; giving another one is a mistake.
@@ -104,11 +106,8 @@ class LayerInput(KindInput):
     @field_validator("type")
     @classmethod
     def _type(cls, value):
-        key = str(value).strip().lower().replace("_", "-")
-        key = _ALIASES.get(key, key)
-        if key not in TYPES:
-            raise ValueError(f"unknown layer type {value!r}{did_you_mean(key, TYPES)}; types: {', '.join(TYPES)}")
-        return key
+        return choice(value, TYPES, _ALIASES, name="type", fold={"_": "-"}, suggest=True,
+                      message="unknown layer type {value}{suggestion}; types: {options}")
 
     @field_validator("x", "w", "b", "gamma", "beta", "running_mean", "running_var", "mask", "dout")
     @classmethod

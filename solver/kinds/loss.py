@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from ..context import Context
-from ..errors import BadInput, did_you_mean
+from ..errors import BadInput
 from ..formula import Num, Sym, call, total
-from ..inputs import KindInput
+from ..inputs import KindInput, choice
 from ..registry import register
 from ..steps import Formula, Solution
 from . import _layer_common as common
@@ -56,11 +56,8 @@ class LossInput(KindInput):
     @field_validator("type")
     @classmethod
     def _type(cls, value):
-        key = str(value).strip().lower().replace("_", "-")
-        key = _ALIASES.get(key, key)
-        if key not in TYPES:
-            raise ValueError(f"unknown loss {value!r}{did_you_mean(key, TYPES)}; losses: {', '.join(TYPES)}")
-        return key
+        return choice(value, TYPES, _ALIASES, name="type", fold={"_": "-"}, suggest=True,
+                      message="unknown loss {value}{suggestion}; losses: {options}")
 
     @field_validator("scores")
     @classmethod

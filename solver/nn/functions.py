@@ -60,3 +60,120 @@ def softmax_array(x, axis: int | None = -1):
     x = _floats(x)
     z = np.exp(x - x.max(axis=axis, keepdims=True))
     return z / z.sum(axis=axis, keepdims=True)
+
+
+# --- the other activations and the derivatives of all of them --------------------------------
+# Derivatives follow PyTorch's autograd at the kinks: ReLU′(0) = 0, LeakyReLU′(0) = α, ELU′(0) = α
+# (the left branch). σ′ and tanh′ are taken from the output y, as a backward pass has it.
+
+GELU_SCALE = 1.702  # the sigmoid approximation the course uses: GELU(x) ≈ x·σ(1.702x)
+
+
+def tanh_array(x):
+    import numpy as np
+
+    return np.tanh(_floats(x))
+
+
+def identity_array(x):
+    return _floats(x)
+
+
+def erf_array(x):
+    """erf element-wise (math.erf: NumPy has none)."""
+    import numpy as np
+
+    return np.vectorize(math.erf, otypes=[float])(np.asarray(x, dtype=float))
+
+
+def leaky_relu_array(x, alpha):
+    """x where x > 0, else αx; exact numbers (an object array) stay exact."""
+    import numpy as np
+
+    x = np.asarray(x)
+    return np.where(x > 0, x, alpha * x)
+
+
+def elu_array(x, alpha):
+    """x where x > 0, else α(eˣ − 1), with expm1 so small x keep their digits."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def gelu_array(x):
+    """The sigmoid approximation x·σ(1.702x)."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    return x * sigmoid_array(GELU_SCALE * x)
+
+
+def gelu_exact_array(x):
+    """x·Φ(x) = x·½(1 + erf(x/√2)), PyTorch's gelu (approximate='none')."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    return x * 0.5 * (1 + erf_array(x / math.sqrt(2)))
+
+
+def identity_slope_array(x):
+    import numpy as np
+
+    return np.ones_like(_floats(x))
+
+
+def sigmoid_slope_array(y):
+    """σ′ from the output y = σ(x): y(1 − y)."""
+    y = _floats(y)
+    return y * (1 - y)
+
+
+def tanh_slope_array(y):
+    """tanh′ from the output y = tanh(x): 1 − y²."""
+    y = _floats(y)
+    return 1 - y ** 2
+
+
+def leaky_relu_slope_array(x, alpha):
+    import numpy as np
+
+    return np.where(_floats(x) > 0, 1.0, alpha)
+
+
+def elu_slope_array(x, alpha):
+    import numpy as np
+
+    x = _floats(x)
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
+
+
+def gelu_slope_array(x):
+    """d/dx x·σ(ax) = σ(ax) + a·x·σ(ax)(1 − σ(ax)), a = 1.702."""
+    x = _floats(x)
+    s = sigmoid_array(GELU_SCALE * x)
+    return s + GELU_SCALE * x * s * (1 - s)
+
+
+def gelu_exact_slope_array(x):
+    """d/dx x·Φ(x) = Φ(x) + x·φ(x)."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    return 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
+
+
+def step_slope_array(x):
+    """The threshold unit is flat wherever it has a derivative (PyTorch's heaviside has none)."""
+    import numpy as np
+
+    return np.zeros_like(_floats(x))
+
+
+def softmax_jacobian_array(y):
+    """∂softmax/∂x = diag(y) − y yᵀ from the output y (a vector, read flat)."""
+    import numpy as np
+
+    y = np.asarray(y, dtype=float).reshape(-1)
+    return np.diag(y) - np.outer(y, y)

@@ -5,6 +5,7 @@ compared with finite differences at random points."""
 
 from __future__ import annotations
 
+from ...activations import TABLE
 from ...formula import Expr, Num, Op, Sym, call
 from ._derive_common import Derivation, group
 
@@ -20,7 +21,7 @@ def sigmoid_derivative(sol, given, sizes, rng) -> Derivation:
         (Num(1) / (1 + e)) * (e / (1 + e)),
         (Num(1) / (1 + e)) * group(1 - Num(1) / (1 + e)),
     ]
-    return _derive(sol, given, rng, name="σ", output=y, definition=definition, chain=chain,
+    return _derive(sol, given, rng, activation=TABLE["sigmoid"], output=y, definition=definition, chain=chain,
             via_output=y * (1 - y), in_u=chain[0],
             texts=("The logistic sigmoid", "Differentiate (chain rule on (1 + e^{−u})^{−1})",
                    "Split the fraction, and use e^{−u}/(1 + e^{−u}) = 1 − 1/(1 + e^{−u})",
@@ -36,7 +37,7 @@ def tanh_derivative(sol, given, sizes, rng) -> Derivation:
         1 - group((plus - minus) / (plus + minus)) ** 2,
         1 - call("tanh", u) ** 2,
     ]
-    return _derive(sol, given, rng, name="tanh", output=h, definition=definition, chain=chain,
+    return _derive(sol, given, rng, activation=TABLE["tanh"], output=h, definition=definition, chain=chain,
             via_output=1 - h ** 2, in_u=chain[-1],
             texts=("The hyperbolic tangent", "Quotient rule: (e^u − e^{−u})′ = e^u + e^{−u} and "
                    "(e^u + e^{−u})′ = e^u − e^{−u}", "Split the fraction: what is subtracted is tanh(u) squared",
@@ -63,12 +64,13 @@ def _confirm_symbolically(name, output, definition, chain, via_output) -> str:
     return _CONFIRMED[name]
 
 
-def _derive(sol, given, rng, *, name, output, definition, chain, via_output, in_u, texts) -> Derivation:
+def _derive(sol, given, rng, *, activation, output, definition, chain, via_output, in_u, texts) -> Derivation:
     import numpy as np
 
+    name = activation.text
     confirmed = _confirm_symbolically(name, output, definition, chain, via_output)
-    lhs = Sym(f"{name}(u)", text=f"{name}(u)", latex=rf"\{name}(u)" if name == "tanh" else r"\sigma(u)")
-    prime = Sym("prime", text=f"{name}′(u)", latex=(r"\tanh'(u)" if name == "tanh" else r"\sigma'(u)"))
+    lhs = Sym(f"{name}(u)", text=f"{name}(u)", latex=rf"{activation.latex}(u)")
+    prime = Sym("prime", text=f"{name}′(u)", latex=rf"{activation.latex}'(u)")
     points = rng.uniform(-3, 3, size=(1, 7))
     der = Derivation(sol, {"u": points})
     der.define(texts[0], lhs, definition)
@@ -80,11 +82,11 @@ def _derive(sol, given, rng, *, name, output, definition, chain, via_output, in_
     der.answer("derivative_u", in_u)
     sol.check("sympy: every form above equals d/du of the definition", True, confirmed)
 
-    def activation(v):
+    def function(v):  # written out here: the check stays independent of the table's numbers
         return 1 / (1 + np.exp(-v)) if name == "σ" else np.tanh(v)
 
     step = 1e-6
-    numeric = (activation(points + step) - activation(points - step)) / (2 * step)
+    numeric = (function(points + step) - function(points - step)) / (2 * step)
     der.verify(f"{name}′ via the output", der.values["prime"], numeric)
     return der.finish(f"7 random points u in [−3, 3], seed {given.seed}")
 
@@ -103,6 +105,8 @@ def _to_sympy(expr: Expr, symbols: dict):
     """A formula tree as a sympy expression, for checking each written step symbolically."""
     import sympy
 
+    from ...sympy_functions import FORMULA_WORDS
+
     if isinstance(expr, Num):
         return sympy.Integer(expr.value) if isinstance(expr.value, int) else sympy.Float(expr.value)
     if isinstance(expr, Sym):
@@ -112,7 +116,7 @@ def _to_sympy(expr: Expr, symbols: dict):
     operations = {
         "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
         "/": lambda a, b: a / b, "^": lambda a, b: a ** b, "neg": lambda a: -a,
-        "call:exp": sympy.exp, "call:tanh": sympy.tanh, "call:derive_group": lambda a: a,
-        "call:sigmoid": lambda a: 1 / (1 + sympy.exp(-a)), "call:log": sympy.log,
+        "call:derive_group": lambda a: a,
+        **{"call:" + word: meaning for word, meaning in FORMULA_WORDS.items()},
     }
     return operations[expr.op](*args)

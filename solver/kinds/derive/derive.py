@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from ...context import Context
 from ...errors import BadInput, did_you_mean
-from ...inputs import KindInput, is_symbol
+from ...inputs import KindInput, choice, is_symbol
 from ...registry import register
 from ...steps import Solution
 
@@ -86,12 +86,8 @@ class DeriveInput(KindInput):
     def _template(cls, value):
         if value is None:
             return None
-        name = str(value).strip().lower().replace("_", "-").replace(" ", "-")
-        name = ALIASES.get(name, name)
-        if name not in TEMPLATES:
-            raise ValueError(f"unknown template {value!r}{did_you_mean(name, list(TEMPLATES))}; "
-                             f"templates: {', '.join(TEMPLATES)}")
-        return name
+        return choice(value, tuple(TEMPLATES), ALIASES, name="template", fold={"_": "-", " ": "-"}, suggest=True,
+                      message="unknown template {value}{suggestion}; templates: {options}")
 
     @field_validator("expression", mode="before")
     @classmethod

@@ -14,24 +14,16 @@ from dataclasses import dataclass
 
 import sympy
 
+from ...activations import GELU_SCALE as GELU_CONSTANT, TABLE
 from ...errors import BadInput
 from ...nn.functions import sigmoid
 from ...parse import make_symbol, parse_expression
+from ...sympy_functions import sigma, with_sigma
 
-PRESET_NAMES = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh",
-                "rosenbrock", "himmelblau", "booth", "beale", "sphere")
-GELU_SCALE = sympy.Float(1.702)
-
-
-class sigma(sympy.Function):  # noqa: N801 - prints as σ, the course's name
-    """The logistic sigmoid σ(a) = 1/(1 + e⁻ᵃ), with σ′ = σ(1 − σ)."""
-
-    def fdiff(self, argindex=1):
-        a = self.args[0]
-        return sigma(a) * (1 - sigma(a))
-
-    def _eval_rewrite_as_exp(self, a, **kwargs):
-        return 1 / (1 + sympy.exp(-a))
+# The activations among the presets are names of solver/activations.py (with its default α).
+ACTIVATION_PRESETS = ("gelu", "gelu-exact", "relu", "leaky-relu", "elu", "sigmoid", "tanh")
+PRESET_NAMES = ACTIVATION_PRESETS + ("rosenbrock", "himmelblau", "booth", "beale", "sphere")
+GELU_SCALE = sympy.Float(GELU_CONSTANT)
 
 
 stable_sigmoid = sigmoid  # what lambdify calls for sigma
@@ -60,7 +52,7 @@ def _positive_part(value, otherwise):
     return sympy.Piecewise((value, x > 0), (otherwise, True))
 
 
-DEFAULT_ALPHA = {"leaky-relu": 0.01, "elu": 1.0}
+DEFAULT_ALPHA = {name: TABLE[name].default_alpha for name in ACTIVATION_PRESETS if TABLE[name].takes_alpha}
 
 
 def preset(name: str, alpha: float | None):
@@ -93,12 +85,6 @@ def preset(name: str, alpha: float | None):
     return table[name]
 
 
-def _with_sigma(expr):
-    """Write every 1/(1 + e^(−a)) the parser produced as σ(a)."""
-    w = sympy.Wild("w")
-    return expr.replace(1 / (1 + sympy.exp(-w)), lambda w: sigma(w))
-
-
 def _heaviside_as_pytorch(expr):
     """The derivative of max(0, x) is the step H(x); PyTorch takes H(0) = 0."""
     return expr.replace(sympy.Heaviside, lambda *args: sympy.Heaviside(args[0], 0))
@@ -111,7 +97,7 @@ def parse_objective(text: str, variables: list[str] | None, alpha: float | None,
         if variables is not None and list(variables) != names:
             raise BadInput(f"the preset {key} is a function of {', '.join(names)}", field="variables")
     else:
-        expr = _with_sigma(parse_expression(text, variables, field=field))
+        expr = with_sigma(parse_expression(text, variables, field=field))
         names = list(variables) if variables is not None else sorted(str(s) for s in expr.free_symbols)
         description = ""
         if not names:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...activations import TABLE
 from ...context import Context
 from ...errors import BadInput
 from ...formula import Expr, Op, Sym
@@ -234,11 +235,10 @@ def activation_derivative(name: str, out, pre):
     import numpy as np
 
     out, pre = np.asarray(out, dtype=float).reshape(-1), np.asarray(pre, dtype=float).reshape(-1)
-    if name == "softmax":
-        return np.diag(out) - np.outer(out, out)
-    slope = {"linear": np.ones_like(out), "sigmoid": out * (1 - out), "tanh": 1 - out ** 2,
-             "relu": (pre > 0).astype(float)}[name]
-    return np.diag(slope)
+    activation = TABLE[name]
+    if activation.jacobian is not None:
+        return activation.jacobian(out)
+    return np.diag(activation.derivative(pre, out))
 
 
 def map_matrix(layout: rv.Layout, weights):

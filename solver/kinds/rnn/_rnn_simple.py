@@ -7,6 +7,7 @@ with s = h (Elman) or s = y (Jordan); `weights: out_in` writes U x instead of U�
 
 from __future__ import annotations
 
+from ...activations import TABLE
 from ...formula import Sym
 from ...steps import Solution
 from . import _rnn_common as common
@@ -16,7 +17,7 @@ from ._rnn_common import DJ_DH, DELTA_Y, H, U_Y, X, Y, Setup, Worksheet
 U, W, B = Sym("U"), Sym("W"), Sym("b")
 U_H = rv.name("u_h")
 DELTA_H = rv.name("δ_h", r"\delta_{h}")
-MAX_SLOPE = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
+MAX_SLOPE = {name: TABLE[name].max_slope for name in rv.HIDDEN_ACTIVATIONS}  # sup |f′|
 
 
 def fed_back(setup: Setup) -> rv.Name:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...activations import TABLE, aliases, choose
 from ...errors import BadInput
 from ...formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
-from ...inputs import choice
 from ...nn.functions import positive_array, relu_array, softmax_array
 
+# The activations of the recurrent kinds (names of solver/activations.py).
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
-ACTIVATION_ALIASES = {"identity": "linear", "none": "linear", "logistic": "sigmoid"}
+ACTIVATION_ALIASES = aliases(OUTPUT_ACTIVATIONS)
 LOSSES = ("bce", "ce", "mse", "sse", "half-sse")
 
 
@@ -41,18 +42,19 @@ _define_once("rnn_softmax", Function("softmax", r"\mathrm{softmax}", lambda x: 1
 
 
 def activation_name(value: str, *, allowed=OUTPUT_ACTIVATIONS, name: str = "activation") -> str:
-    return choice(value, allowed, ACTIVATION_ALIASES, name=name)
+    return choose(value, allowed, name=name, suggest=True)
+
+
+# ReLU and softmax are written with this module's words (softmax of each column); the others
+# with the table's own formula function.
+_OWN_WORDS = {"relu": "rnn_relu", "softmax": "rnn_softmax"}
 
 
 def activate(name: str, pre: Expr) -> Expr:
     """f(u) as a formula expression."""
-    if name == "linear":
-        return pre
-    if name == "relu":
-        return call("rnn_relu", pre)
-    if name == "softmax":
-        return call("rnn_softmax", pre)
-    return call(name, pre)
+    if name in _OWN_WORDS:
+        return call(_OWN_WORDS[name], pre)
+    return TABLE[name].expr(pre)
 
 
 def backward_through(name: str, upstream: Expr, out: Expr, pre: Expr) -> Expr:
@@ -68,12 +70,11 @@ def backward_through(name: str, upstream: Expr, out: Expr, pre: Expr) -> Expr:
         return hadamard(upstream, call("rnn_step", pre))
     if name == "softmax":  # the softmax Jacobian applied to the upstream gradient
         return hadamard(out, upstream - total(hadamard(out, upstream)))
-    raise AssertionError(name)
+    return hadamard(upstream, TABLE[name].slope_expr(pre))
 
 
 def derivative_text(name: str) -> str:
-    return {"linear": "f′(u) = 1", "sigmoid": "σ′(u) = σ(u)(1 − σ(u))", "tanh": "tanh′(u) = 1 − tanh²(u)",
-            "relu": "ReLU′(u) = 1 if u > 0 else 0", "softmax": "∂softmax/∂u = diag(y) − y yᵀ"}[name]
+    return TABLE[name].derivative_text
 
 
 # --- losses ---------------------------------------------------------------------------------
