@@ -347,6 +347,8 @@ def _import_for(jobs: list[_Job]) -> None:
     and render them, does not import them a second time."""
     import importlib
 
+    from .registry import get_kind
+
     names: set[str] = set()
     for kind_name in {job.problem.get("kind") for job in jobs}:
         try:

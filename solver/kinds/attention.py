@@ -252,6 +252,7 @@ def _conventions(sol: Solution, given: AttentionInput) -> None:
 @register(
     "attention",
     AttentionInput,
+    imports=("numpy",),
     summary="Scaled dot-product attention step by step: scores, scaled scores, softmax weights, "
             "output; from Q, K, V or X and projections; causal or given mask; several heads.",
     answers={"scores": "QKᵀ (one matrix per head when heads > 1)",

@@ -510,6 +510,7 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
 @register(
     "backprop",
     BackpropInput,
+    imports=("numpy",),
     summary="Forward and backward pass of a fully connected network: u, h, loss, f'(u), "
             "δ per layer, weight and bias gradients, and one SGD step.",
     answers={"u{l}": "synaptic input of layer l (a mini-batch: N×K, one row per sample)",

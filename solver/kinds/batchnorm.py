@@ -200,6 +200,7 @@ def _conventions(sol: Solution, given: BatchnormInput) -> None:
 @register(
     "batchnorm",
     BatchnormInput,
+    imports=("numpy",),
     summary="Batch normalisation by hand: batch mean, biased variance, normalised values and "
             "γ·x̂ + β (training), or inference with running statistics.",
     answers={"mean": "μ per feature (inference: the running mean used)",

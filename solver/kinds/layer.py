@@ -168,6 +168,7 @@ def _check_fields(given: LayerInput) -> None:
 @register(
     "layer",
     LayerInput,
+    imports=("numpy",),
     summary="One layer's forward pass and, with the upstream gradient dout, its backward pass (dx, dw, db, "
             "dgamma, dbeta) on a mini-batch or one sample: affine, conv (1-D, 2-D), transposed-conv, "
             "locally-connected, max/avg pooling, activations, softmax, dropout, batch/layer/group norm.",

@@ -391,6 +391,7 @@ def _kl(sol, ctx, given, scores, dist, count, single):
 @register(
     "loss",
     LossInput,
+    imports=("numpy",),
     summary="A loss on its own and ∂loss/∂scores: softmax cross-entropy (temperature, label smoothing), "
             "nll, bce, bce-logits, mse, multiclass SVM hinge, KL; mean or sum over a mini-batch.",
     answers={"loss": "the loss value (after the reduction)",

@@ -133,3 +133,27 @@ def test_a_worker_that_raises_is_an_internal_error_for_that_item_only():
     outcomes = list(run_within(Limits(seconds=5), [0, 1, 2], work))
     assert outcomes[0] == 0 and outcomes[2] == 2
     assert isinstance(outcomes[1], OverBudget) and outcomes[1].reason == "error" and "a bug" in outcomes[1].message
+
+
+def test_a_batch_imports_its_kinds_libraries_before_the_workers_start(tmp_path):
+    """The libraries a batch's kinds name (`imports=`) are imported in this process before the
+    first worker is forked, so the workers share them; a lone problem imports nothing extra."""
+    import subprocess
+    import sys
+
+    problems = tmp_path / "batch.yaml"
+    problems.write_text("problems:\n"
+                        "  - {id: a, kind: optimize, given: {f: 'x^2', x0: 1, lr: 0.1, steps: 2}}\n"
+                        "  - {id: b, kind: conv-shape, given: {input: 10x11, kernel: 3}}\n")
+    single = tmp_path / "single.yaml"
+    single.write_text("problems:\n  - {id: b, kind: conv-shape, given: {input: 10x11, kernel: 3}}\n")
+    code = ("import sys\nfrom pathlib import Path\nfrom solver import pipeline\n"
+            "seen = []\nreal = pipeline.run_within\n"
+            "def spy(*args, **kwargs):\n"
+            "    seen.append([m for m in ('numpy', 'sympy') if m in sys.modules])\n"
+            "    return real(*args, **kwargs)\n"
+            "pipeline.run_within = spy\n"
+            "pipeline.solve_files([Path(sys.argv[1])], limits=pipeline.Limits())\nprint(seen)\n")
+    for path, expected in ((problems, "[['numpy', 'sympy']]"), (single, "[[]]")):
+        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == expected, done.stdout + done.stderr

@@ -729,6 +729,7 @@ def _shape_text(x) -> str:
 @register(
     "convolve",
     ConvolveInput,
+    imports=("numpy",),
     summary="Feature maps by hand: 1-D/2-D convolution with channels, several filters and layers, "
             "stride, padding, dilation, bias, max/average pooling and activations; every output "
             "element as its sum of products over its window.",

@@ -183,6 +183,7 @@ def _large_size(name: str, value: int, check_value: int):
 @register(
     "derive",
     DeriveInput,
+    imports=("numpy", "sympy"),
     summary="A symbolic derivation with every step and the dimensions of each quantity, verified "
             "numerically: a named template (softmax + cross-entropy, MLP input gradient, linear neuron "
             "± L2, conv1d, gated RNN, LSTM, …) or any scalar expression `wrt` named variables.",

@@ -542,6 +542,7 @@ def _figure(sol: Solution, objective, runs: list[Run]) -> None:
 @register(
     "optimize",
     OptimizeInput,
+    imports=("numpy", "sympy"),
     summary="Minimize a function by gradient descent, momentum, Nesterov, Adagrad, RMSprop, Adam or AdamW, "
             "with weight decay and learning-rate schedules, step by step, with several runs side by side.",
     answers={"x{t}": "the point after t updates (t = 0…steps)", "f{t}": "f(x_t)",

@@ -475,6 +475,7 @@ def _finite_difference_check(sol: Solution, setup, ws) -> None:
 @register(
     "rnn",
     RnnInput,
+    imports=("numpy",),
     summary="Recurrent cells step by step (Elman, Jordan, LSTM, GRU or your own equations): "
             "every gate, state and output, dimensions, and gradients through time.",
     answers={"h{t}": "hidden state after step t (a vector)",
