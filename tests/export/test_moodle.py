@@ -135,7 +135,8 @@ def test_the_positional_encoding_figure_is_embedded(build):
     assert files and all(f"@@PLUGINFILE@@/{f.get('name')}" in feedback.findtext("text") for f in files)
     import base64
 
-    assert base64.b64decode(files[0].text).startswith(b"\x89PNG")
+    assert files[0].get("name").endswith(".svg")
+    assert base64.b64decode(files[0].text).startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
 
 
 def test_variants_are_the_ones_vary_draws_each_in_its_category(build, tmp_path):

@@ -218,7 +218,7 @@ def test_feedback_is_the_worked_solution_in_mathml(build):
     exact = items["2-mlp-sgd-exact"].find(f"{QTI}modalFeedback")
     assert len(list(exact.iter(f"{MATHML}math"))) > 20
     figure = items["4c-ii-positional-encoding"].find(f".//{QTI}img")
-    assert files[figure.get("src")[len("../"):]].startswith(b"\x89PNG")
+    assert files[figure.get("src")[len("../"):]].startswith(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
 
 
 def test_variants_form_sections_that_draw_one(build):

@@ -320,13 +320,13 @@ def _lstm_weights(der, s, n, m) -> None:
 
 
 def _verify_lstm(der, values) -> None:
-    from ...nn.lstm import lstm_equations
+    from ...nn.recurrent import lstm_step
 
     def loss() -> float:
-        pre = {gate: values[f"U_{gate}"] @ values["x"] + values[f"W_{gate}"] @ values["h_prev"]
-               + values[f"b_{gate}"] for gate in GATES}
-        *_, c, _, h = lstm_equations(pre["i"], pre["f"], pre["g"], pre["o"], values["c_prev"])
-        return float((values["dl_dh"] * h).sum() + (values["dl_dc"] * c).sum())
+        # The derivation's vectors are columns and its weights act as U x (out_in); the cell
+        # of solver/nn takes rows.
+        h, c = lstm_step(values["x"].T, values["h_prev"].T, values["c_prev"].T, values, in_out=False)
+        return float((values["dl_dh"].T * h).sum() + (values["dl_dc"].T * c).sum())
 
     for gate in GATES:
         der.verify(f"∂ℓ/∂U_{gate}", der.values[f"dl_dU_{gate}"], numerical_gradient(loss, values[f"U_{gate}"]))
