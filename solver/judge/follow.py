@@ -154,7 +154,7 @@ def _backprop(result, path: str, given: dict, rounding: bool):
     import numpy as np
 
     from ..context import round_values
-    from ..kinds import _activations as act
+    from ..kinds.activation import _activations as act
 
     x = given.get("x")
     if isinstance(x, list) and any(isinstance(v, list) for v in x):

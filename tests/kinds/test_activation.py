@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from solver.context import Context
-from solver.kinds.activation import ActivationInput, solve
+from solver.kinds.activation.activation import ActivationInput, solve
 from solver.pipeline import solve_problem_set
 from solver.spec import load_problem_set
 

@@ -8,11 +8,11 @@ import random
 import pytest
 
 from solver.activations import NAMES, TABLE
-from solver.kinds import _activations as act
-from solver.kinds import _mlp_functions as mlp
-from solver.kinds.activation import ActivationInput
-from solver.kinds.gate import GateInput
-from solver.kinds.layer import LayerInput
+from solver.kinds.activation import _activations as act
+from solver.kinds.mlp import _mlp_functions as mlp
+from solver.kinds.activation.activation import ActivationInput
+from solver.kinds.mlp.gate import GateInput
+from solver.kinds.layer.layer import LayerInput
 from solver.kinds.rnn import _rnn_values as rv
 
 # Each kind's subset, and every spelling it accepts, written out: what the kinds accepted before
@@ -122,7 +122,7 @@ def test_messages_of_a_refused_activation():
 
 def test_messages_of_the_kinds_that_list_their_words_are_unchanged():
     from solver.kinds.derive.derive import DeriveInput
-    from solver.kinds.loss import LossInput
+    from solver.kinds.layer.loss import LossInput
 
     functions = "relu, leaky-relu, elu, gelu, gelu-exact, sigmoid, tanh, softmax"
     assert message(ActivationInput._function, "gelu-exakt") == (

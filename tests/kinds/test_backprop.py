@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.backprop import BackpropInput, solve  # noqa: E402
+from solver.kinds.mlp.backprop import BackpropInput, solve  # noqa: E402
 
 from helpers import REPO, answers_of, render_text, solve_text  # noqa: E402
 

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from solver.context import Context  # noqa: E402
 from solver.errors import BadInput  # noqa: E402
-from solver.kinds.backprop import BackpropInput, solve  # noqa: E402
+from solver.kinds.mlp.backprop import BackpropInput, solve  # noqa: E402
 
 from helpers import render_text, solve_text  # noqa: E402
 

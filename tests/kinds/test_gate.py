@@ -14,7 +14,7 @@ import yaml
 from solver.check import check_problem
 from solver.context import Context
 from solver.errors import BadInput
-from solver.kinds.gate import GateInput, solve
+from solver.kinds.mlp.gate import GateInput, solve
 
 from helpers import REPO, answers_of, render_text, solve_text
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from solver.context import Context
 from solver.errors import BadInput
-from solver.kinds.layer import LayerInput, solve
+from solver.kinds.layer.layer import LayerInput, solve
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

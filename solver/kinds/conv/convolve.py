@@ -25,7 +25,7 @@ from ...formula import Expr, Num, Sym, call, ceil, floor
 from ...inputs import KindInput, matrix_shape
 from ...registry import register
 from ...steps import Formula, Highlight, Solution
-from .. import _activations as act
+from ..activation import _activations as act
 from . import _conv_arith as arith
 
 SMALL_MAP = 24  # a layer with at most this many outputs shows every element's working

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from .. import activations as table
-from ..activations import Activation
+from ... import activations as table
+from ...activations import Activation
 
 NAMES = ("relu", "leaky-relu", "elu", "gelu", "gelu-exact", "sigmoid", "tanh")
 # Spellings with a space read as with a hyphen ("leaky relu").
@@ -38,7 +38,7 @@ def bindings(x, alpha, f=None) -> dict:
 
 def value(name: str, x, alpha=None):
     """f(x) for a scalar, computed from the same formula the steps show."""
-    from ..formula import evaluate
+    from ...formula import evaluate
 
     alpha = DEFAULT_ALPHA.get(name) if alpha is None else alpha
     return evaluate(ACTIVATIONS[name].branch(x).value, bindings(x, alpha))
@@ -46,7 +46,7 @@ def value(name: str, x, alpha=None):
 
 def derivative(name: str, x, alpha=None):
     """f′(x) for a scalar."""
-    from ..formula import evaluate
+    from ...formula import evaluate
 
     alpha = DEFAULT_ALPHA.get(name) if alpha is None else alpha
     f = evaluate(ACTIVATIONS[name].branch(x).value, bindings(x, alpha))

@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Num, Sym, call, total
-from ..inputs import KindInput, choice
-from ..registry import register
-from ..steps import Formula, Solution
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Num, Sym, call, total
+from ...inputs import KindInput, choice
+from ...registry import register
+from ...steps import Formula, Solution
 from . import _layer_common as common
 
 TYPES = ("ce", "nll", "bce", "bce-logits", "mse", "hinge", "kl")
@@ -197,7 +197,7 @@ def _log_sum_exp(sol: Solution, z_row, n: int, i: int, label: str) -> float:
 def _ce(sol, ctx, given, scores, dist, labels, count, single):
     import numpy as np
 
-    from ..nn import loss as nn_loss
+    from ...nn import loss as nn_loss
 
     n = len(scores)
     z = _temperature_step(sol, ctx, scores, given.temperature)
@@ -277,7 +277,7 @@ def _loss_value(sol, ctx, given, losses, count):
 
 
 def _nll(sol, ctx, given, scores, dist, labels, count, single):
-    from ..nn import loss as nn_loss
+    from ...nn import loss as nn_loss
 
     n = len(scores)
     z = _temperature_step(sol, ctx, scores, given.temperature)
@@ -301,7 +301,7 @@ def _nll(sol, ctx, given, scores, dist, labels, count, single):
 def _elementwise(sol, ctx, given, scores, target):
     import numpy as np
 
-    from ..nn import loss as nn_loss
+    from ...nn import loss as nn_loss
 
     count = scores.size if given.reduction == "mean" else 1
     s, t = scores.reshape(-1), target.reshape(-1)
@@ -339,7 +339,7 @@ def _elementwise(sol, ctx, given, scores, target):
 
 
 def _hinge(sol, ctx, given, scores, labels, count, single):
-    from ..nn import loss as nn_loss
+    from ...nn import loss as nn_loss
 
     sol.convention(f"Multiclass SVM loss (CS231n): ℓ = Σ over wrong classes j of max(0, s_j − s_y + Δ), "
                    f"Δ = {given.margin:g}; not PyTorch's MultiMarginLoss, which also divides by C. A margin of "
@@ -365,7 +365,7 @@ def _hinge(sol, ctx, given, scores, labels, count, single):
 
 
 def _kl(sol, ctx, given, scores, dist, count, single):
-    from ..nn import loss as nn_loss
+    from ...nn import loss as nn_loss
 
     sol.convention("KL(t ‖ softmax(s)) = Σ t·(ln t − log_softmax(s)) per sample, 0·ln 0 = 0; mean over "
                    "samples is PyTorch's reduction 'batchmean'.")

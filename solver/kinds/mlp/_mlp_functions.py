@@ -9,9 +9,9 @@ NumPy is imported inside the functions: this module sits on the import path of t
 
 from __future__ import annotations
 
-from ..activations import TABLE, aliases, choose
-from ..formula import Expr, Function, Num, call, define_function, hadamard
-from ..nn.functions import positive_array, relu_array, softmax_array, step_array
+from ...activations import TABLE, aliases, choose
+from ...formula import Expr, Function, Num, call, define_function, hadamard
+from ...nn.functions import positive_array, relu_array, softmax_array, step_array
 
 # The activations a fully connected layer of `backprop` takes (names of solver/activations.py).
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Sym, call, hadamard
-from ..steps import Formula, Solution, Table
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Sym, call, hadamard
+from ...steps import Formula, Solution, Table
 from . import _mlp_functions as act
 
 _MAX_SUBSTITUTED = 30
@@ -300,7 +300,7 @@ def _update(p: BatchPass, layers, lr: float) -> None:
 def _finite_difference_check(sol: Solution, x, d, layers, given) -> None:
     import numpy as np
 
-    from ..nn.gradcheck import worst_difference
+    from ...nn.gradcheck import worst_difference
     from ._mlp_numeric import loss_of_parameters
 
     count = sum(layer.n_in * layer.n_out + layer.n_out for layer in layers)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import TABLE
-from ..nn.functions import softmax_array
+from ...activations import TABLE
+from ...nn.functions import softmax_array
 
 
 def activate(name: str, u: np.ndarray) -> np.ndarray:

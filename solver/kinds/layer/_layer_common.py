@@ -10,9 +10,9 @@ import itertools
 import math
 from typing import Any
 
-from ..errors import BadInput
-from ..formula import Expr, Num, Sym
-from ..inputs import matrix_shape
+from ...errors import BadInput
+from ...formula import Expr, Num, Sym
+from ...inputs import matrix_shape
 
 MAX_ELEMENTS = 20_000  # a hand-calculation kind: bigger arrays belong to the training module
 FIRST_SHOWN = 3  # elements of each quantity worked in full unless `show: all`

@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from ..activations import TABLE
+from ...activations import TABLE
 
 GATES = {
     # name: (number of inputs, output for each input row in binary order 00, 01, 10, 11)

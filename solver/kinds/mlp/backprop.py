@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..activations import TABLE
-from ..context import Context
-from ..errors import BadInput
-from ..formula import Expr, Sym, call, hadamard, total
-from ..inputs import KindInput, LayerWeights, choice, matrix_value, vector_value, weight_layout
-from ..registry import register
-from ..steps import Formula, Solution, Table
+from ...activations import TABLE
+from ...context import Context
+from ...errors import BadInput
+from ...formula import Expr, Sym, call, hadamard, total
+from ...inputs import KindInput, LayerWeights, choice, matrix_value, vector_value, weight_layout
+from ...registry import register
+from ...steps import Formula, Solution, Table
 from . import _mlp_functions as act
 
 LOSSES = ("bce", "ce", "mse", "sse", "half-sse")
@@ -482,7 +482,7 @@ def _finite_difference_check(sol: Solution, x, layers: list[Layer], d, given: Ba
     """The solver's own check: every gradient against central differences of J."""
     import numpy as np
 
-    from ..nn.gradcheck import worst_difference
+    from ...nn.gradcheck import worst_difference
     from ._mlp_numeric import loss_of_parameters
 
     count = sum(layer.n_in * layer.n_out + layer.n_out for layer in layers)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..activations import choose
-from ..context import Context
-from ..errors import BadInput
-from ..inputs import KindInput, LayerWeights, choice, weight_layout
-from ..registry import register
-from ..steps import Solution, Table
+from ...activations import choose
+from ...context import Context
+from ...errors import BadInput
+from ...inputs import KindInput, LayerWeights, choice, weight_layout
+from ...registry import register
+from ...steps import Solution, Table
 from . import _gate_search as search
 
 # The units of a gate network (names of solver/activations.py).

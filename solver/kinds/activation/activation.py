@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..context import Context
-from ..formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
-from ..activations import choose
-from ..inputs import KindInput, parse_int_list
-from ..registry import register
-from ..steps import Figure, Formula, Solution
+from ...context import Context
+from ...formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
+from ...activations import choose
+from ...inputs import KindInput, parse_int_list
+from ...registry import register
+from ...steps import Figure, Formula, Solution
 from . import _activations as act
 
 FUNCTION_NAMES = (*act.NAMES, "softmax")
@@ -141,7 +141,7 @@ def _plain(value):
 
 def plot_chart(given: ActivationInput, points: list, values: list, derivatives: list):
     """The function and its derivative over the points' range (at least −3…3), points marked."""
-    from ..svgplot import PALETTE, Chart, Series
+    from ...svgplot import PALETTE, Chart, Series
 
     low, high = min(points + [-3]), max(points + [3])
     margin = 0.1 * (high - low)

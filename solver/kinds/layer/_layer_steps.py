@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..formula import Expr, Num, Op, Sym, hadamard, total
-from ..steps import Formula, Solution
+from ...formula import Expr, Num, Op, Sym, hadamard, total
+from ...steps import Formula, Solution
 from . import _layer_common as common
 
 SUBSTITUTE_UP_TO = 24  # whole-array formulas with at most this many values show them substituted

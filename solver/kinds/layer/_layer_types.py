@@ -1,6 +1,6 @@
 """The `layer` kind's types: reading each type's arrays (batch first, or one sample), then its
 forward and backward steps. The numbers come from solver/nn/functional.py; the steps
-(solver/kinds/_layer_steps.py) write them out and check them element by element.
+(solver/kinds/layer/_layer_steps.py) write them out and check them element by element.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import math
 
 import numpy as np
 
-from ..activations import TABLE
-from ..errors import BadInput
-from ..formula import Num, Sym, call, hadamard
-from ..nn import functional as fn
-from ..steps import Formula, Solution
-from .conv import _conv_arith as arith
+from ...activations import TABLE
+from ...errors import BadInput
+from ...formula import Num, Sym, call, hadamard
+from ...nn import functional as fn
+from ...steps import Formula, Solution
+from ..conv import _conv_arith as arith
 from . import _layer_common as common
 from . import _layer_steps as steps
 from .layer import MAX_PRODUCTS, LayerInput

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..activations import aliases
-from ..context import Context
-from ..errors import BadInput
-from ..registry import register
-from ..steps import Solution
-from ..inputs import KindInput, choice
+from ...activations import aliases
+from ...context import Context
+from ...errors import BadInput
+from ...registry import register
+from ...steps import Solution
+from ...inputs import KindInput, choice
 from . import _layer_common as common
 
 TYPES = ("affine", "conv", "transposed-conv", "locally-connected", "maxpool", "avgpool", "relu",
