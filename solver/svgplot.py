@@ -176,6 +176,10 @@ class _Drawing:
             self.top += 14 * chart.title.count("\n")
         self.xlim = chart.xlim or _span(_finite(x for s in chart.series for x in s.xs))
         self.ylim = chart.ylim or _span(_finite(y for s in chart.series for y in s.ys), 0.08)
+        self.y_down = chart.y_down
+        if chart.image is not None:  # one cell per unit, row 0 at the top
+            rows, cols = len(chart.image.values), len(chart.image.values[0])
+            self.xlim, self.ylim, self.y_down = (-0.5, cols - 0.5), (-0.5, rows - 0.5), True
         self.parts: list[str] = []
 
     def px(self, x: float) -> float:
@@ -185,7 +189,7 @@ class _Drawing:
     def py(self, y: float) -> float:
         low, high = self.ylim
         fraction = (y - low) / (high - low)
-        return self.top + fraction * (self.bottom - self.top) if self.chart.y_down else \
+        return self.top + fraction * (self.bottom - self.top) if self.y_down else \
             self.bottom - fraction * (self.bottom - self.top)
 
     def text(self) -> str:
@@ -314,8 +318,6 @@ class _Drawing:
 
         values = np.asarray(image.values, dtype=float)
         rows, cols = values.shape
-        self.xlim, self.ylim = (-0.5, cols - 0.5), (-0.5, rows - 0.5)
-        self.chart.y_down = True
         png = _png(_colours(values, image))
         x0, y0 = self.left, self.top
         # Sharp cells when each gets a few pixels; finer maps are smoothed by the viewer (no moiré).
