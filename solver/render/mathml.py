@@ -17,8 +17,10 @@ cell as `<mo>−</mo><mn>…</mn>` whatever its neighbours. A skeleton whose con
 not hold every placeholder exactly once, in an `<mn>` (a negative cell's directly in its
 `<mtd>`), is converted formula by formula instead.
 
-A formula `a = b = c` is converted in parts, each part once per shape: the converter writes
-the relation signs at the top level between its parts' elements, unchanged (tested as above).
+A formula `a = b + c` is converted in parts, each part once per shape: the converter writes
+`=` and `+` at the top level between its parts' elements, unchanged (tested as above). This
+also keeps the cost linear: the converter takes longer than linear time on a long sum (the
+total of a network of a hundred layers).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ _NUMBER = re.compile(
 _PLACEHOLDER = re.compile(r"(<mn[^>]*>)([78]\d{7})(</mn>)")
 _STRAY = re.compile(r"\d{8}")
 _MINUS = "<mo>&#x02212;</mo>"
-_RELATION = "<mo>&#x0003D;</mo>"
 
 # skeleton -> (the converted text cut at its placeholders, the placeholders' order and
 # whether each is a negative cell), or None when the skeleton cannot stand for its formulas.
@@ -99,37 +100,44 @@ def _by_shape(latex: str, display: str) -> str:
 
 
 _NESTING = re.compile(r"(?P<open>\\(?:left|begin)(?![a-zA-Z])|\{)|(?P<close>\\(?:right|end)(?![a-zA-Z])|\})"
-                      r"|\\.|(?P<relation>=)")
+                      r"|\\.|(?P<script>[_^]\s*\+)|(?P<sign>[=+])")
+# How the converter writes each sign it is cut at, between its parts' elements.
+_SIGNS = {"=": "<mo>&#x0003D;</mo>", "+": "<mo>&#x0002B;</mo>"}
 
 
-def _relation_parts(latex: str) -> list[str]:
-    """`latex` cut at each `=` outside braces, \\left…\\right and environments."""
-    if "=" not in latex:
-        return [latex]
-    parts, depth, start = [], 0, 0
+def _parts(latex: str) -> tuple[list[str], list[str]]:
+    """`latex` cut at each `=` and `+` outside braces, \\left…\\right and environments (a `+`
+    that is a script, `x^+`, stays): the parts and the signs between them."""
+    if "=" not in latex and "+" not in latex:
+        return [latex], []
+    parts, signs, depth, start = [], [], 0, 0
     for token in _NESTING.finditer(latex):
         if token.group("open"):
             depth += 1
         elif token.group("close"):
             depth -= 1
-        elif token.group("relation") and depth == 0:
+        elif token.group("sign") and depth == 0:
             parts.append(latex[start:token.start()])
+            signs.append(token.group("sign"))
             start = token.end()
     parts.append(latex[start:])
-    return parts
+    return parts, signs
 
 
 def convert(latex: str, display: str = "inline") -> str:
     """latex2mathml's `convert(latex, display=display)`; errors are the converter's own."""
-    parts = _relation_parts(latex)
-    if len(parts) == 1 or not all(part.strip() for part in parts):
+    parts, signs = _parts(latex)
+    if not signs or not all(part.strip() for part in parts):
         return _by_shape(latex, display)
     head = f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"><mrow>'
     tail = "</mrow></math>"
     inner = []
     for part in parts:
+        # Spaces around a part are not tokens (the terms of a sum then share one shape), but a
+        # space after a backslash is: `\ ` stays.
+        part = part.lstrip() if part.rstrip().endswith("\\") else part.strip()
         converted = _by_shape(part, display)
         if not (converted.startswith(head) and converted.endswith(tail)):
             return _by_shape(latex, display)
         inner.append(converted[len(head):-len(tail)])
-    return head + _RELATION.join(inner) + tail
+    return head + "".join(piece + (_SIGNS[sign] if sign else "") for piece, sign in zip(inner, signs + [""])) + tail

@@ -32,11 +32,12 @@ PIECES = [
     "\\left(\\begin{{matrix}} -{n} & {n} \\\\ -{n} & -{n} \\end{{matrix}}\\right)", "\\begin{{matrix}} -{n} \\end{{matrix}}",
     "\\begin{{matrix}} \\boldsymbol{{-{n}}} & -{n}x & - {n} & -{n}^{{2}} \\end{{matrix}}", "a = {{b = {n}}}",
     "\\left\\{{ x = {n} \\right\\}}", "\\leftarrow {n} = x", "\\text{{a = {n}}}", "x \\le {n}",
+    "x^+", "x_ +", "h^{{+}} + {n}", "+{n}", "\\sum_{{i}} a_i + b", "\\frac{{a + {n}}}{{b}} + c", "a + + b",
 ]
 
 
 def _formula(rng: random.Random, shape: list[str]) -> str:
-    text = shape[0] + "".join(rng.choice([" + ", " = ", "=", " &= ", " = -"]) + piece for piece in shape[1:])
+    text = shape[0] + "".join(rng.choice([" + ", " = ", "=", " &= ", " = -", "+", " - "]) + piece for piece in shape[1:])
     while "{n}" in text:
         text = text.replace("{n}", _number(rng), 1)
     return text.replace("{{", "{").replace("}}", "}")
@@ -67,6 +68,10 @@ def test_templates_are_shared_by_formulas_of_one_shape():
     for value in ("0.25", "13", "7.5", "1024"):
         mathml.convert(rf"y = \sigma\left({value} \cdot x\right) = \begin{{pmatrix}} {value} & -1 \end{{pmatrix}}")
     assert len(mathml._TEMPLATES) == 3  # one per part between the = signs, whatever the numbers
+    mathml._TEMPLATES.clear()
+    total = " + ".join(rf"\mathrm{{conv{k}}}" for k in range(1, 200))
+    assert mathml.convert(total) == reference(total, display="inline")
+    assert len(mathml._TEMPLATES) == 1  # a long sum: one shape of term
 
 
 def test_a_formula_without_numbers_or_with_numbers_in_text_is_converted_itself():
