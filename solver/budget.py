@@ -280,11 +280,17 @@ def _recursion_limit(depth: int):
         sys.setrecursionlimit(previous)
 
 
+# Types pickled the usual way, answered at once: this hook runs for every object of an answer.
+_PLAIN_TYPES = frozenset({tuple, list, dict, set, frozenset, str, bytes, int, float, bool, type(None)})
+
+
 class _CodePickler(pickle.Pickler):
     """Pickles a function that has no importable name (a closure, a lambda) as its code, module
     and closure values; the parent, being the same program, rebuilds it."""
 
     def reducer_override(self, obj):
+        if type(obj) in _PLAIN_TYPES:  # most of an answer: containers and the formula tree
+            return NotImplemented
         if isinstance(obj, types.ModuleType):
             return importlib.import_module, (obj.__name__,)
         sympy = sys.modules.get("sympy")

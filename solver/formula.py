@@ -80,6 +80,9 @@ class Sym(Expr):
     text: str | None = None
     latex: str | None = None
 
+    def __reduce__(self):  # answers cross from the budget worker pickled: a call is cheaper than slots state
+        return Sym, (self.name, self.text, self.latex)
+
     def text_name(self) -> str:
         return self.text or _default_text(self.name)
 
@@ -93,11 +96,17 @@ class Num(Expr):
 
     value: Any
 
+    def __reduce__(self):
+        return Num, (self.value,)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Op(Expr):
     op: str
     args: tuple
+
+    def __reduce__(self):
+        return Op, (self.op, self.args)
 
 
 def lift(x) -> Expr:
