@@ -191,13 +191,9 @@ def _print_version(wanted: bool) -> None:
     only here, so the other commands do not pay for it."""
     if not wanted:
         return
-    from importlib.metadata import PackageNotFoundError, version
+    from .fast import version_line
 
-    try:
-        number = version("dlsolve")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        from . import __version__ as number
-    typer.echo(f"dlsolve {number}")
+    typer.echo(version_line())
     raise typer.Exit()
 
 
@@ -514,10 +510,13 @@ def _first_command(argv: list[str]) -> Optional[str]:
 
 
 def main(argv: Optional[list[str]] = None, quick: bool = True) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    from .fast import answer_quickly  # a one-problem kind command without typer, rich or pydantic
+    import gc
 
-    if quick and answer_quickly(argv):
+    from .fast import GC_THRESHOLDS, answer_quickly
+
+    gc.set_threshold(*GC_THRESHOLDS)
+    argv = sys.argv[1:] if argv is None else argv
+    if quick and answer_quickly(argv):  # a one-problem kind command without typer, rich or pydantic
         return
     _signals_end_cleanly()
     try:

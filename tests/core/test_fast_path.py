@@ -49,6 +49,11 @@ def test_a_numeric_command_loads_no_command_line_or_validation_library():
     assert loaded_by(["solve", EXAMPLES + "conv-shape-variants.yaml", "--format", "json"]) == ["yaml"]
 
 
+def test_the_version_is_answered_without_the_command_line():
+    assert loaded_by(["--version"]) == []
+    assert run(["--version"]).stdout == run(["--version"], full=True).stdout
+
+
 def test_help_and_bad_input_go_the_full_way():
     assert "typer" in loaded_by(["conv-shape", "--help"])
     assert "pydantic" in loaded_by(["conv-shape", "--input", "10x11", "--kernel", "0"])
