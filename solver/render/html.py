@@ -47,6 +47,8 @@ code { background: #f2f3f7; padding: 0 .2rem; border-radius: 3px; }
 _FENCES = {"pmatrix": ("(", ")"), "bmatrix": ("[", "]"), "Bmatrix": (r"\{", r"\}"), "vmatrix": ("|", "|"),
            "Vmatrix": (r"\|", r"\|")}
 _TRANSPOSE = "<mo>&#x022A4;</mo>"  # ⊤ as an operator gets an operator's spacing in a superscript
+_TEXT = re.compile(r"(<mtext[^>]*>)([^<]*)</mtext>")
+_TEXT_ESCAPES = re.compile(r"\\([_{}#%&$])")
 
 
 def _fenced_matrices(latex: str) -> str:
@@ -65,6 +67,8 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     except Exception:  # a formula the converter cannot read is shown as its source
         return f'<code class="latex">{html.escape(latex)}</code>'
     mathml = mathml.replace(_TRANSPOSE, '<mi mathvariant="normal">&#x022A4;</mi>')
+    # The converter keeps TeX's escapes inside \text{…} as written: `x\_t` must read x_t.
+    mathml = _TEXT.sub(lambda m: m.group(1) + _TEXT_ESCAPES.sub(r"\1", m.group(2)) + "</mtext>", mathml)
     # The equation scrolls sideways only when it is wider than the page, in its own box: a
     # <math> element that scrolls shows a scroll arrow for the slightest overflow of its glyphs.
     return f'<div class="equation">{mathml}</div>' if display else mathml

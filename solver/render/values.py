@@ -71,6 +71,11 @@ def grid(value: Any, decimals: int) -> str:
     return "\n".join(out)
 
 
+def _text(words: str) -> str:
+    """Words typeset upright inside math, with TeX's special characters escaped (`x_t`)."""
+    return r"\text{" + words.replace("_", r"\_").replace("{", r"\{").replace("}", r"\}") + "}"
+
+
 def latex(value: Any, decimals: int) -> str:
     value = to_plain(value)
     if _is_formula(value):
@@ -82,7 +87,7 @@ def latex(value: Any, decimals: int) -> str:
     if isinstance(value, (int, float, Fraction)):
         return format_number(value, decimals).replace("∞", r"\infty")
     if isinstance(value, str):
-        return r"\text{" + value.replace("_", r"\_").replace("{", r"\{").replace("}", r"\}") + "}"
+        return _text(value)
     if is_sympy(value):
         import sympy
 
@@ -94,7 +99,7 @@ def latex(value: Any, decimals: int) -> str:
 
         if is_rule(value):
             return r"\text{" + rule_text(value).replace("≥", r"$\geq$").replace("…", r"\ldots") + "}"
-        return r"\left\{" + ", ".join(rf"\text{{{k}}}: {latex(v, decimals)}" for k, v in value.items()) + r"\right\}"
+        return r"\left\{" + ", ".join(f"{_text(str(k))}: {latex(v, decimals)}" for k, v in value.items()) + r"\right\}"
     if isinstance(value, list):
         d = depth(value)
         if d == 0:

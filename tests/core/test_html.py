@@ -68,3 +68,16 @@ def test_math_renders_in_a_browser(tmp_path):
     subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}",
                     "--window-size=1000,1600", page.as_uri()], capture_output=True, timeout=120)
     assert png.exists() and png.stat().st_size > 10_000
+
+
+def test_words_in_math_are_escaped_for_tex_and_read_plainly_in_mathml():
+    """A dict's keys and a string value are \\text{…} with TeX's `_` escaped (the Markdown key
+    is LaTeX); the HTML key's MathML shows the words without the escapes."""
+    from solver.render.html import latex_to_mathml
+    from solver.render.values import latex
+
+    written = latex({"activation_bytes": 32376, "params": 5}, 4)
+    assert r"\text{activation\_bytes}" in written and "activation_bytes}" not in written
+    assert latex("x_t of {a}", 4) == r"\text{x\_t of \{a\}}"
+    mathml = latex_to_mathml(written, False)
+    assert "<mtext>activation_bytes</mtext>" in mathml and "\\" not in mathml
