@@ -157,14 +157,29 @@ def _finite(values) -> list[float]:
     return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 
 
+# Values beyond this are drawn at it: a diverging run (1e308) must not overflow the axes' span.
+LARGEST = 1e300
+PIXELS = 1e6  # coordinates are cut here; the plot area's clip hides anything that far out
+
+
 def _span(values: list[float], pad: float = 0.05) -> tuple[float, float]:
+    values = [min(max(v, -LARGEST), LARGEST) for v in values]
     if not values:
         return -1.0, 1.0
     low, high = min(values), max(values)
-    if high == low:
-        return low - 1.0, high + 1.0
+    if high == low:  # one value: a span around it that floats can tell apart
+        half = max(1.0, abs(low) * 0.1)
+        return low - half, high + half
     margin = pad * (high - low)
     return low - margin, high + margin
+
+
+def _usable(limits: tuple[float, float] | None, values: list[float], pad: float) -> tuple[float, float]:
+    """The caller's axis limits when they are finite and increasing, else ones from the values."""
+    if limits is not None and all(math.isfinite(v) for v in limits) and limits[1] > limits[0] \
+            and math.isfinite(limits[1] - limits[0]):
+        return limits
+    return _span([v for v in (limits or ()) if math.isfinite(v)] or values, pad)
 
 
 class _Drawing:
@@ -174,8 +189,8 @@ class _Drawing:
         self.left, self.top, self.bottom = MARGIN["left"], MARGIN["top"], HEIGHT - MARGIN["bottom"]
         if chart.title.count("\n"):
             self.top += 14 * chart.title.count("\n")
-        self.xlim = chart.xlim or _span(_finite(x for s in chart.series for x in s.xs))
-        self.ylim = chart.ylim or _span(_finite(y for s in chart.series for y in s.ys), 0.08)
+        self.xlim = _usable(chart.xlim, _finite(x for s in chart.series for x in s.xs), 0.05)
+        self.ylim = _usable(chart.ylim, _finite(y for s in chart.series for y in s.ys), 0.08)
         self.y_down = chart.y_down
         if chart.image is not None:  # one cell per unit, row 0 at the top
             rows, cols = len(chart.image.values), len(chart.image.values[0])
@@ -184,13 +199,15 @@ class _Drawing:
 
     def px(self, x: float) -> float:
         low, high = self.xlim
-        return self.left + (x - low) / (high - low) * (self.right - self.left)
+        fraction = (min(max(x, -LARGEST), LARGEST) - low) / (high - low)
+        return min(max(self.left + fraction * (self.right - self.left), -PIXELS), PIXELS)
 
     def py(self, y: float) -> float:
         low, high = self.ylim
-        fraction = (y - low) / (high - low)
-        return self.top + fraction * (self.bottom - self.top) if self.y_down else \
+        fraction = (min(max(y, -LARGEST), LARGEST) - low) / (high - low)
+        position = self.top + fraction * (self.bottom - self.top) if self.y_down else \
             self.bottom - fraction * (self.bottom - self.top)
+        return min(max(position, -PIXELS), PIXELS)
 
     def text(self) -> str:
         chart = self.chart

@@ -115,3 +115,32 @@ def test_heat_map_image_and_contours_draw():
     chart = Chart(contours=Contours(gx, gy, gx ** 2 + gy ** 2, [0.1, 0.5, 1.0]), xlim=(-1, 1), ylim=(-1, 1))
     root = ET.fromstring(chart.svg())
     assert len([p for p in root.iter(SVG + "path")]) == 3
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_awkward_series_still_draw_a_well_formed_chart(seed):
+    """Diverging runs, single points, constant or empty series, huge and tiny values: the chart
+    is drawn (non-finite points leave gaps) and every coordinate written is a finite number."""
+    rng = np.random.default_rng(seed)
+    chart = Chart(title="t", xlabel="x", ylabel="y", zero_lines=bool(rng.integers(2)))
+    choices = [np.nan, np.inf, -np.inf, 0.0, 1e300, -1e300, 1e-300, 5.0]
+    for index in range(rng.integers(0, 4)):
+        size = int(rng.integers(0, 12))
+        scale = 10.0 ** rng.integers(-8, 9)
+        xs = (rng.normal(size=size) * scale).tolist()
+        ys = (rng.normal(size=size) * scale).tolist()
+        for _ in range(int(rng.integers(0, 4))):
+            if size:
+                ys[int(rng.integers(size))] = float(rng.choice(choices))
+                xs[int(rng.integers(size))] = float(rng.choice(choices))
+        chart.add(Series(xs, ys, f"run {index}", marker=str(rng.choice(list("osD^v<>"))),
+                         line=str(rng.choice(["solid", "dashed"]))))
+    root = ET.fromstring(chart.svg())
+    numbers = []
+    for element in root.iter():
+        for name in ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "width", "height"):
+            if element.get(name) is not None:
+                numbers.append(float(element.get(name)))
+        for pair in (element.get("points") or "").split():
+            numbers += [float(v) for v in pair.split(",")]
+    assert all(math.isfinite(v) for v in numbers)
