@@ -6,6 +6,20 @@ from typing import Any
 
 
 def _type_name(annotation: Any) -> str:
+    """How a field's type reads in `dlsolve kinds`: `float | None`, `list`, and `mapping` for a
+    nested model (its fields are written in YAML as a mapping), not a Python path."""
+    import types
+    import typing
+
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(part) for part in arguments)
+    if origin is typing.Literal:  # the words themselves
+        return " | ".join(str(word) for word in arguments)
+    if origin in (list, dict, tuple) and arguments:
+        return f"{origin.__name__}[{', '.join(_type_name(part) for part in arguments)}]"
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return "mapping"
     text = getattr(annotation, "__name__", None) or str(annotation)
     text = text.replace("typing.", "").replace("NoneType", "None")
     return "any" if text == "Any" else text

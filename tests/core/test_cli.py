@@ -208,3 +208,14 @@ def test_an_output_path_that_cannot_be_written_is_one_message(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert f"cannot write {blocker}" in result.stderr and "Traceback" not in result.stderr
         assert "internal error" not in result.stderr
+
+
+def test_kinds_names_field_types_as_a_problem_file_writes_them():
+    """`dlsolve kinds KIND` shows a nested model as a mapping and a Literal as its words, never
+    a Python path or typing's spelling."""
+    from solver.registry import all_kinds
+    from solver.render.kinds import field_rows
+
+    types = {row[1] for kind in all_kinds() for row in field_rows(kind)}
+    assert not any("solver." in t or "Optional" in t or "Literal" in t or "typing" in t for t in types), types
+    assert "mapping | None" in types and "in_out | out_in" in types
