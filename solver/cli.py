@@ -200,9 +200,13 @@ def _print_version(wanted: bool) -> None:
 def _solve_paths(paths: list[Path], only: Optional[str], decimals: Optional[int], limits=None):
     from .pipeline import collect_paths, solve_files
 
+    from .fast import solved_before
+
     wanted = {part.strip() for part in only.split(",") if part.strip()} if only else None
     files = collect_paths(paths)
-    results = solve_files(files, only=wanted, decimals=decimals, limits=limits)
+    results = None if wanted else solved_before(files, decimals, limits)
+    if results is None:
+        results = solve_files(files, only=wanted, decimals=decimals, limits=limits)
     if wanted:
         found = {p.id for r in results for p in r.problems}
         missing = sorted(wanted - found)

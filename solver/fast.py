@@ -161,10 +161,27 @@ def _solve_files(paths: list[str], decimals):
     from .budget import Limits
     from .pipeline import collect_paths, solve_files
 
-    results = solve_files(collect_paths([Path(p) for p in paths]), decimals=decimals, limits=Limits())
+    files, limits = collect_paths([Path(p) for p in paths]), Limits()
+    results = solve_files(files, decimals=decimals, limits=limits)
     if any(r.error is not None or any(p.error is not None for p in r.problems) for r in results):
+        _HANDED_OVER[_handover_key(files, decimals, limits)] = results
         return None
     return results
+
+
+# Files the fast path solved but does not print (an error entry is the full command line's to
+# report): the full command line, next in this same process, prints them without solving them
+# again.
+_HANDED_OVER: dict[tuple, list] = {}
+
+
+def _handover_key(files, decimals, limits) -> tuple:
+    return tuple(str(file) for file in files), decimals, limits
+
+
+def solved_before(files, decimals, limits):
+    """The results of exactly these files, precision and budget, if the fast path solved them."""
+    return _HANDED_OVER.pop(_handover_key(files, decimals, limits), None)
 
 
 def version_line() -> str:

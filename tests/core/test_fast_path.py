@@ -205,3 +205,20 @@ def test_a_colour_terminal_gets_the_same_bytes(argv):
     fast = _through_a_terminal(argv, full=False)
     assert b"\x1b[1;36m" in fast  # coloured, wrapped at 57 columns
     assert fast == _through_a_terminal(argv, full=True)
+
+
+def test_a_file_with_an_error_entry_is_solved_once(tmp_path):
+    """The fast path hands its results to the full command line, which reports the error entry
+    without solving the file a second time; the output is the full path's."""
+    problems = tmp_path / "set.yaml"
+    problems.write_text("problems:\n  - {id: a, kind: conv-shape, given: {input: 10x11, kernel: 3}}\n"
+                        "  - {id: b, kind: conv-shape, given: {input: 10x11, kernel: 30}}\n")
+    code = ("import sys\nfrom solver import pipeline\ncalls = []\nreal = pipeline.solve_files\n"
+            "def counted(*args, **kwargs):\n    calls.append(1)\n    return real(*args, **kwargs)\n"
+            "pipeline.solve_files = counted\nfrom solver.fast import main\n"
+            f"try:\n    main(['solve', {str(problems)!r}])\nexcept SystemExit as end:\n    code = end.code\n"
+            "print('CALLS', len(calls), code, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "CALLS 1 2" in done.stderr, done.stderr
+    full = run(["solve", str(problems)], full=True)
+    assert done.stdout == full.stdout and full.returncode == 2
