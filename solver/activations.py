@@ -171,6 +171,18 @@ for _name, _function in _FORMULA_FUNCTIONS.items():
     if _name not in FUNCTIONS:  # another module may already have added the same word
         define_function(_name, _function)
 
+# ReLU's derivative as the worked steps write it, 𝟙[u > 0]: 0 at u = 0, as PyTorch takes it.
+POSITIVE = "positive"
+
+
+def _positive(x) -> float:
+    return 1.0 if x > 0 else 0.0
+
+
+if POSITIVE not in FUNCTIONS:
+    define_function(POSITIVE, Function("𝟙", r"\mathbb{1}", _positive, nf.positive_array,
+                                       ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
+
 
 # --- the formulas at one point -----------------------------------------------------------------
 

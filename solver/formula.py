@@ -20,6 +20,7 @@ from typing import Any
 
 from .nn.functions import sigmoid as _sigmoid
 from .nn.functions import sigmoid_array as _np_sigmoid
+from .nn.functions import softmax_array as _np_softmax
 from .numbers import format_number
 
 # Precedence levels used to decide where parentheses are needed.
@@ -130,6 +131,29 @@ class Function:
     brackets: tuple[str, str, str, str] | None = None  # text open/close, latex open/close
 
 
+def _one(x):
+    return 1.0
+
+
+def _same(x):
+    return x
+
+
+def _softmax_whole(v):
+    return _np_softmax(v, axis=None)
+
+
+def _softmax_rows(v):
+    return _np_softmax(v, axis=-1)
+
+
+def _np_diag(v):
+    """A vector's entries on the diagonal of a square matrix."""
+    import numpy as np
+
+    return np.diag(np.ravel(v))
+
+
 FUNCTIONS: dict[str, Function] = {
     "floor": Function("floor", "floor", math.floor, "floor", ("⌊", "⌋", r"\left\lfloor ", r"\right\rfloor")),
     "ceil": Function("ceil", "ceil", math.ceil, "ceil", ("⌈", "⌉", r"\left\lceil ", r"\right\rceil")),
@@ -143,6 +167,11 @@ FUNCTIONS: dict[str, Function] = {
     "sin": Function("sin", r"\sin", math.sin, "sin"),
     "cos": Function("cos", r"\cos", math.cos, "cos"),
     "sigmoid": Function("σ", r"\sigma", _sigmoid, _np_sigmoid),
+    # Softmax of a whole vector (a column or a row), and of each row of a matrix (a mini-batch,
+    # attention scores); of one number it is 1.
+    "softmax": Function("softmax", r"\operatorname{softmax}", _one, _softmax_whole),
+    "softmax_rows": Function("softmax", r"\operatorname{softmax}", _one, _softmax_rows),
+    "diag": Function("diag", r"\operatorname{diag}", _same, _np_diag),
 }
 
 

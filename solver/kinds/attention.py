@@ -11,9 +11,8 @@ from pydantic import Field, field_validator
 
 from ..context import Context
 from ..errors import BadInput
-from ..formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
+from ..formula import Num, Sym, call, total
 from ..inputs import KindInput, matrix_shape
-from ..nn.functions import softmax_array
 from ..registry import register
 from ..steps import Formula, Solution
 
@@ -22,13 +21,6 @@ DETAIL_COLUMNS = 4  # how many scores of the first row are shown as dot products
 _MATRICES = ("Q", "K", "V", "X", "Wq", "Wk", "Wv", "Wo")
 
 
-def _row_softmax(z):
-    """Softmax along each row (−∞ entries, masked scores, give weight 0)."""
-    return softmax_array(z, axis=-1)
-
-
-if "softmax_rows" not in FUNCTIONS:
-    define_function("softmax_rows", Function("softmax", r"\operatorname{softmax}", lambda v: v, _row_softmax))
 
 
 class AttentionInput(KindInput):

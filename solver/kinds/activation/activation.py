@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from ...context import Context
-from ...formula import FUNCTIONS, Function, Num, Sym, call, define_function, total
+from ...formula import Num, Sym, call, total
 from ...activations import choose
 from ...inputs import KindInput, parse_int_list
 from ...registry import register
@@ -99,15 +99,6 @@ def _pointwise(sol: Solution, ctx: Context, given: ActivationInput) -> tuple[lis
         derivatives.append(derivative)
     return values, derivatives
 
-
-def _diag(v):
-    import numpy as np
-
-    return np.diag(np.ravel(v))
-
-
-if "diag" not in FUNCTIONS:
-    define_function("diag", Function("diag", r"\operatorname{diag}", lambda v: v, _diag))
 
 U = Sym("u")
 E = Sym("e")

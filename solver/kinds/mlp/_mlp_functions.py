@@ -3,42 +3,22 @@
 Each activation is written into the steps as a function call (`ReLU(u)`, `softmax(u)`), and
 its derivative as an expression of the layer's output h where the course writes it that way
 (σ' = h(1 − h), tanh' = 1 − h²), so under hand rounding the derivative uses the rounded h.
-The formula names carry an `mlp_` prefix so they never clash with another kind's definitions.
+The words a whole network needs (ReLU, its indicator derivative, softmax, diag) are the shared
+vocabulary's (solver/activations.py, solver/formula.py); the mini-batch words here carry an
+`mlp_` prefix so they never clash with another kind's definitions.
 NumPy is imported inside the functions: this module sits on the import path of the kinds.
 """
 
 from __future__ import annotations
 
-from ...activations import TABLE, aliases, choose
+from ...activations import POSITIVE, TABLE, aliases, choose
 from ...formula import Expr, Function, Num, call, define_function, hadamard
-from ...nn.functions import positive_array, relu_array, softmax_array, step_array
 
 # The activations a fully connected layer of `backprop` takes (names of solver/activations.py).
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
 ALIASES = aliases(ACTIVATIONS)
 
 
-def _softmax_array(x):
-    """Softmax of a column (or any array) as a whole."""
-    return softmax_array(x, axis=None)
-
-
-def _diag_array(x):
-    import numpy as np
-
-    return np.diagflat(np.asarray(x, dtype=float))
-
-
-define_function("mlp_relu", Function("ReLU", r"\operatorname{ReLU}", lambda x: max(x, 0.0), relu_array))
-# 1 where u > 0, else 0: ReLU's derivative, taken as 0 at u = 0 as PyTorch does.
-define_function("mlp_positive", Function("𝟙", r"\mathbb{1}", lambda x: 1.0 if x > 0 else 0.0,
-                                         positive_array,
-                                         ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
-define_function("mlp_softmax", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0, _softmax_array))
-define_function("mlp_diag", Function("diag", r"\operatorname{diag}", lambda x: x, _diag_array))
-# The threshold unit of a logic-gate network: 1 when the pre-activation is ≥ 0.
-define_function("mlp_step", Function("step", r"\operatorname{step}", lambda x: 1.0 if x >= 0 else 0.0,
-                                     step_array))
 
 
 # Mini-batches: one sample per row. Softmax and its Jacobian act on each row on its own, and
@@ -69,8 +49,6 @@ def _sum_samples_array(x):
     return np.asarray(x, dtype=float).sum(axis=0)
 
 
-define_function("mlp_softmax_rows", Function("softmax", r"\operatorname{softmax}", lambda x: 1.0,
-                                             softmax_array))
 define_function("mlp_jacobian_rows", Function("softmax′", r"\operatorname{softmax}'", lambda x: 0.0,
                                               _jacobian_rows_array))
 # ⟨J, G⟩ₙ: row n of the result is the n-th Jacobian times row n of G.
@@ -86,21 +64,14 @@ def normalize_activation(name: str) -> str:
     return choose(name, ACTIVATIONS, name="activation", suggest=True)
 
 
-# ReLU and softmax are written with this module's words (an operator name in LaTeX, and
-# softmax over a whole column); the others with the table's own formula function.
-_OWN_WORDS = {"relu": "mlp_relu", "softmax": "mlp_softmax"}
-
-
 def apply_expr(activation: str, u: Expr) -> Expr:
-    """h = f(u) as a formula."""
-    if activation in _OWN_WORDS:
-        return call(_OWN_WORDS[activation], u)
-    return TABLE[activation].expr(u)
+    """h = f(u) as a formula (softmax of the whole column u; the rest element-wise)."""
+    return call("softmax", u) if activation == "softmax" else TABLE[activation].expr(u)
 
 
 def apply_rows_expr(activation: str, u: Expr) -> Expr:
     """H = f(U) for a mini-batch (one sample per row)."""
-    return call("mlp_softmax_rows", u) if activation == "softmax" else apply_expr(activation, u)
+    return call("softmax_rows", u) if activation == "softmax" else apply_expr(activation, u)
 
 
 def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:
@@ -110,9 +81,9 @@ def derivative_expr(activation: str, u: Expr, h: Expr) -> Expr:
     if activation == "tanh":
         return 1 - h ** 2
     if activation == "relu":
-        return call("mlp_positive", u)
+        return call(POSITIVE, u)
     if activation == "softmax":
-        return call("mlp_diag", h) - h @ h.T
+        return call("diag", h) - h @ h.T
     if activation == "linear":
         return Num(1)
     return TABLE[activation].slope_expr(u)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ...activations import POSITIVE, TABLE
 from ...formula import Expr, Num, Op, Sym, call, define_function, evaluate, hadamard, total
 from . import _rnn_values as rv
 from ._rnn_common import Worksheet, grad_sym, sum_expr, zero_step
@@ -119,8 +120,8 @@ class ReversePass:
             return -hadamard(upstream, call("sin", inner))
         if function == "abs":
             return hadamard(upstream, call("rnn_sign", inner))
-        if function == "rnn_relu":
-            return hadamard(upstream, call("rnn_step", inner))
+        if function == TABLE["relu"].word:
+            return hadamard(upstream, call(POSITIVE, inner))
         raise AssertionError(f"no derivative for {function}")
 
 

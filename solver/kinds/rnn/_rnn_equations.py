@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from ...activations import TABLE
 from ...errors import BadInput
 from ...formula import Expr, Num, Sym, call, hadamard
 from . import _rnn_values as rv
@@ -157,7 +158,7 @@ class Converter:
         if relu is not None:
             inner = self.convert(relu)
             self.elementwise_only(inner, "relu")
-            return Converted(call("rnn_relu", inner.expr), inner.shape)
+            return Converted(TABLE["relu"].expr(inner.expr), inner.shape)
         if factors[0] == -1:
             inner = self.mul(factors[1:]) if len(factors) > 2 else self.convert(factors[1])
             return Converted(-inner.expr, inner.shape)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...activations import TABLE, aliases, choose
+from ...activations import POSITIVE, TABLE, aliases, choose
 from ...errors import BadInput
-from ...formula import FUNCTIONS, Expr, Function, Num, Op, Sym, call, define_function, hadamard, total
-from ...nn.functions import positive_array, relu_array, softmax_array
+from ...formula import Expr, Num, Op, Sym, call, hadamard, total
 
 # The activations of the recurrent kinds (names of solver/activations.py).
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
@@ -21,40 +20,14 @@ ACTIVATION_ALIASES = aliases(OUTPUT_ACTIVATIONS)
 LOSSES = ("bce", "ce", "mse", "sse", "half-sse")
 
 
-# --- formula functions only the recurrent kinds use (private names avoid clashes) ---------
-
-
-def _np_softmax(x):
-    """Softmax of each column: a vector is an n×1 column here."""
-    return softmax_array(x, axis=0)
-
-
-def _define_once(key: str, function: Function) -> None:
-    if key not in FUNCTIONS:  # a second import (a test reloading modules) keeps the first
-        define_function(key, function)
-
-
-_define_once("rnn_relu", Function("ReLU", r"\mathrm{ReLU}", lambda x: max(x, 0), relu_array))
-# The derivative of ReLU: 1 where the pre-activation is positive, else 0.
-_define_once("rnn_step", Function("𝟙", r"\mathbb{1}", lambda x: 1 if x > 0 else 0, positive_array,
-                                  ("𝟙[", " > 0]", r"\mathbb{1}\left[", r" > 0\right]")))
-_define_once("rnn_softmax", Function("softmax", r"\mathrm{softmax}", lambda x: 1, _np_softmax))
-
 
 def activation_name(value: str, *, allowed=OUTPUT_ACTIVATIONS, name: str = "activation") -> str:
     return choose(value, allowed, name=name, suggest=True)
 
 
-# ReLU and softmax are written with this module's words (softmax of each column); the others
-# with the table's own formula function.
-_OWN_WORDS = {"relu": "rnn_relu", "softmax": "rnn_softmax"}
-
-
 def activate(name: str, pre: Expr) -> Expr:
-    """f(u) as a formula expression."""
-    if name in _OWN_WORDS:
-        return call(_OWN_WORDS[name], pre)
-    return TABLE[name].expr(pre)
+    """f(u) as a formula expression (softmax of the whole column u; the rest element-wise)."""
+    return call("softmax", pre) if name == "softmax" else TABLE[name].expr(pre)
 
 
 def backward_through(name: str, upstream: Expr, out: Expr, pre: Expr) -> Expr:
@@ -67,7 +40,7 @@ def backward_through(name: str, upstream: Expr, out: Expr, pre: Expr) -> Expr:
     if name == "tanh":
         return hadamard(upstream, 1 - out ** 2)
     if name == "relu":
-        return hadamard(upstream, call("rnn_step", pre))
+        return hadamard(upstream, call(POSITIVE, pre))
     if name == "softmax":  # the softmax Jacobian applied to the upstream gradient
         return hadamard(out, upstream - total(hadamard(out, upstream)))
     return hadamard(upstream, TABLE[name].slope_expr(pre))
