@@ -32,13 +32,21 @@ COLORMAPS = {
 }
 
 
+def colours(colormap: str, fractions):
+    """RGB bytes (an array of shape fractions.shape + (3,)) at `fractions` (0…1, clamped; NaN
+    reads as 0) of a colour map."""
+    import numpy as np
+
+    stops = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in COLORMAPS[colormap]], dtype=float)
+    position = np.clip(np.nan_to_num(np.asarray(fractions, dtype=float), nan=0.0), 0, 1) * (len(stops) - 1)
+    low = np.minimum(position.astype(int), len(stops) - 2)
+    part = (position - low)[..., None]
+    return np.rint(stops[low] + (stops[low + 1] - stops[low]) * part).astype(np.uint8)
+
+
 def color_at(colormap: str, fraction: float) -> tuple[int, int, int]:
-    """The colour at `fraction` (0…1, clamped) of a colour map, as RGB bytes."""
-    stops = [tuple(int(hex_[i:i + 2], 16) for i in (1, 3, 5)) for hex_ in COLORMAPS[colormap]]
-    position = min(max(fraction, 0.0), 1.0) * (len(stops) - 1)
-    low = min(int(position), len(stops) - 2)
-    part = position - low
-    return tuple(round(a + (b - a) * part) for a, b in zip(stops[low], stops[low + 1]))
+    """The colour at `fraction` of a colour map, as RGB bytes."""
+    return tuple(int(v) for v in colours(colormap, fraction))
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -401,15 +409,9 @@ def _marker(kind: str, x: float, y: float, size: float, color: str, filled: bool
 
 
 def _colours(values, image: Image):
-    """RGB bytes (rows × cols × 3) of a matrix under the image's colour map."""
-    import numpy as np
-
-    stops = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in COLORMAPS[image.colormap]], dtype=float)
+    """RGB bytes (rows × cols × 3) of a matrix under the image's colour map (NaN: its low end)."""
     span = image.high - image.low or 1.0
-    position = np.clip((np.nan_to_num(values, nan=image.low) - image.low) / span, 0, 1) * (len(stops) - 1)
-    low = np.minimum(position.astype(int), len(stops) - 2)
-    part = (position - low)[..., None]
-    return np.rint(stops[low] + (stops[low + 1] - stops[low]) * part).astype(np.uint8)
+    return colours(image.colormap, (values - image.low) / span)
 
 
 def _png(rgb) -> bytes:

@@ -16,10 +16,9 @@ from ...errors import BadInput
 from ...formula import Sym, call, hadamard
 from ...steps import Formula, Solution, Table
 from . import _mlp_functions as act
-
-_MAX_SUBSTITUTED = 30
-_MAX_FD_PARAMETERS = 400
-_FD_TOLERANCE = 1e-5
+# The single-sample pass's limits and the symbols the batch writes the same way.
+from .backprop import (_FD_TOLERANCE, _MAX_FD_PARAMETERS, _MAX_SUBSTITUTED, ETA, LOSS_CONVENTIONS, J, K,
+                       _check_log_domain, _simplified_output, _sym_b, _sym_grad_b, _sym_grad_W, _sym_W)
 
 
 def batch_size(given, n_in: int) -> int | None:
@@ -59,14 +58,6 @@ def _sym_u(l: int) -> Sym:
     return Sym(f"U_{l}")
 
 
-def _sym_W(l: int) -> Sym:
-    return Sym(f"W_{l}")
-
-
-def _sym_b(l: int) -> Sym:
-    return Sym(f"b_{l}")
-
-
 def _sym_fprime(l: int) -> Sym:
     return Sym(f"fprime_{l}", text=f"f′(U_{l})", latex=f"f'(U_{{{l}}})")
 
@@ -75,15 +66,7 @@ def _sym_delta(l: int) -> Sym:
     return Sym(f"Delta_{l}", text=f"Δ_{l}", latex=rf"\Delta_{{{l}}}")
 
 
-def _sym_grad_W(l: int) -> Sym:
-    return Sym(f"gradW_{l}", text=f"∇W_{l}", latex=rf"\nabla_{{W_{{{l}}}}} J")
-
-
-def _sym_grad_b(l: int) -> Sym:
-    return Sym(f"gradb_{l}", text=f"∇b_{l}", latex=rf"\nabla_{{b_{{{l}}}}} J")
-
-
-Y, D, J, ETA, K, N = Sym("Y"), Sym("D"), Sym("J"), Sym("eta"), Sym("K"), Sym("N")
+Y, D, N = Sym("Y"), Sym("D"), Sym("N")
 J_N = Sym("J_n", text="Jₙ", latex="J_{n}")
 DJ_DY = Sym("dJdY", text="∂J/∂Y", latex=r"\frac{\partial J}{\partial Y}")
 
@@ -200,8 +183,6 @@ def _dloss_expr(loss: str, mean: bool):
 
 
 def _output_and_loss(p: BatchPass, layers, given) -> None:
-    from .backprop import _check_log_domain
-
     last = layers[-1]
     y = p.step("The network outputs are the last layer's outputs.", Y, _sym_h(last.index),
                [_sym_h(last.index).name], answer="y")
@@ -239,8 +220,6 @@ def _derivatives(p: BatchPass, layers) -> None:
 
 
 def _output_delta(p: BatchPass, layer, given) -> None:
-    from .backprop import _simplified_output
-
     l, mean = layer.index, given.reduction == "mean"
     per = " over N (the mean)" if mean else ""
     if _simplified_output(layer, given.loss):
@@ -334,8 +313,6 @@ def _forward_table(p: BatchPass, layers) -> None:
 def solve_batch(sol: Solution, given, ctx: Context, layers, n: int) -> None:
     """The whole worked pass for a mini-batch of n samples (layers as backprop.build_layers gives)."""
     import numpy as np
-
-    from .backprop import LOSS_CONVENTIONS
 
     x = np.asarray(given.x, dtype=float).reshape(n, -1)
     d = batch_targets(given, n, layers[-1].n_out)
